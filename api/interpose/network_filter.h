@@ -1,0 +1,90 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/interpose/buffer.h"
+#include "api/interpose/config_node.h"
+#include "api/interpose/stream_info.h"
+#include "api/interpose/worker.h"
+
+namespace interpose {
+
+enum class FilterStatus { Continue, StopIteration };
+
+// Connection events delivered to every filter.
+enum class ConnectionEvent { RemoteClose, LocalClose };
+
+enum class CloseType {
+  FlushWrite,  // send what is queued, then close
+  NoFlush,     // close now (reset)
+};
+
+// What a network filter can do to its connection. A connection may be the client's TCP
+// connection or an inner connection inside a CONNECT tunnel; filters cannot tell apart
+// except through connectionInfo().tunneled.
+class NetworkFilterCallbacks {
+ public:
+  virtual ~NetworkFilterCallbacks() = default;
+  virtual const ConnectionInfo& connectionInfo() const = 0;
+  virtual Worker& worker() = 0;
+
+  // Resumes onData() iteration after this filter returned StopIteration.
+  virtual void continueReading() = 0;
+  // Passes data to the filters after this one, as if read from the connection (a filter that
+  // transforms bytes, such as TLS termination, returns StopIteration and injects the result).
+  virtual void injectReadDataToNextFilters(Buffer& data, bool end_stream) = 0;
+  // Writes towards the client: through onWrite() of the filters before this one, then out.
+  virtual void write(Buffer& data, bool end_stream) = 0;
+  virtual void close(CloseType type) = 0;
+  // Counted: each readDisable(true) needs a readDisable(false) before reading resumes.
+  virtual void readDisable(bool disable) = 0;
+  // Told when the bytes queued towards the client cross the high/low watermarks.
+  virtual void addWatermarkCallbacks(WatermarkCallbacks& cb) = 0;
+  virtual void removeWatermarkCallbacks(WatermarkCallbacks& cb) = 0;
+  virtual uint32_t bufferLimit() const = 0;
+
+  // Starts an inner connection inside this one (after CONNECT): the listener's filter chain
+  // selection runs again with `info` (tunneled = true, server name and destination port from
+  // the CONNECT target). The calling filter feeds it with InnerConnection::onData; what the
+  // inner filters write goes out through this filter's write(). Returns nullptr when no
+  // chain matches.
+  class InnerConnection {
+   public:
+    virtual ~InnerConnection() = default;
+    virtual void onData(Buffer& data, bool end_stream) = 0;
+    virtual void onEvent(ConnectionEvent event) = 0;
+  };
+  virtual std::unique_ptr<InnerConnection> startInnerConnection(ConnectionInfo info) = 0;
+};
+
+class NetworkFilter {
+ public:
+  virtual ~NetworkFilter() = default;
+  virtual void initialize(NetworkFilterCallbacks& callbacks) { callbacks_ = &callbacks; }
+  // The connection is up (on_client_connected). StopIteration holds reading until
+  // continueReading().
+  virtual FilterStatus onNewConnection() { return FilterStatus::Continue; }
+  // Bytes from the client, in order. end_stream: the client half-closed.
+  virtual FilterStatus onData(Buffer& data, bool end_stream) = 0;
+  // Bytes towards the client, in reverse filter order; may be changed in place.
+  virtual FilterStatus onWrite(Buffer& data, bool end_stream) { return FilterStatus::Continue; }
+  virtual void onEvent(ConnectionEvent event) {}
+
+ protected:
+  NetworkFilterCallbacks* callbacks_ = nullptr;
+};
+
+// Per-connection filter factory, made once per config load by a NetworkFilterFactory.
+using NetworkFilterFactoryCb = std::function<std::unique_ptr<NetworkFilter>()>;
+
+class NetworkFilterFactory {
+ public:
+  virtual ~NetworkFilterFactory() = default;
+  virtual std::string name() const = 0;
+  // Parses and validates `config` (throwing ConfigError), returning the per-connection maker.
+  virtual NetworkFilterFactoryCb create(const ConfigNode& config) const = 0;
+};
+
+}  // namespace interpose

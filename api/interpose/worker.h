@@ -1,0 +1,44 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+
+namespace interpose {
+
+// The thread a connection lives on. Filters reach their worker's event loop here, and keep
+// per-worker state (connection pools, caches) in slots that die before the event loop does.
+class Worker {
+ public:
+  virtual ~Worker() = default;
+  virtual boost::asio::io_context& ioContext() = 0;
+  virtual uint32_t index() const = 0;
+  // True once the server is draining: finish in-flight work, take no more.
+  virtual bool draining() const = 0;
+
+  // Returns the worker-local object registered under `key`, creating it on first use.
+  template <typename T>
+  T& local(const void* key, const std::function<std::shared_ptr<T>()>& make) {
+    auto& slot = slots_[key];
+    if (!slot) slot = make();
+    return *static_cast<T*>(slot.get());
+  }
+
+ protected:
+  void clearLocals() { slots_.clear(); }
+
+ private:
+  std::map<const void*, std::shared_ptr<void>> slots_;
+};
+
+// Callbacks for watermark-based flow control: "the buffer towards X is above its high
+// watermark, stop producing for it" / "it drained below the low watermark, go on".
+class WatermarkCallbacks {
+ public:
+  virtual ~WatermarkCallbacks() = default;
+  virtual void onAboveWriteBufferHighWatermark() = 0;
+  virtual void onBelowWriteBufferLowWatermark() = 0;
+};
+
+}  // namespace interpose

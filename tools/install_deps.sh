@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, testing and benchmarking Interpose needs.
+# Idempotent: packages already present are skipped, so a warm machine returns in seconds.
+set -euo pipefail
+
+packages=(
+  # build
+  bazel-bootstrap bazel-platforms g++ pkg-config
+  libboost1.81-dev android-libboringssl-dev libnghttp2-dev node-llhttp
+  libyaml-cpp-dev libabsl-dev libgtest-dev libgmock-dev
+  # tests: real clients and origins
+  curl nginx-light python3 python3-httpx python3-h2 openssl procps
+  nghttp2-client
+  # benchmarks: load generator and peer proxies
+  hey tinyproxy squid-openssl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "install_deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The peer proxies start themselves as services on install; benchmarks start their own.
+  for svc in tinyproxy squid nginx; do
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
+  done
+fi
+echo "install_deps: all ${#packages[@]} packages present"
