@@ -1,0 +1,78 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "api/interpose/http_filter.h"
+#include "source/http/stream_encoder.h"
+
+namespace interpose::http {
+
+// Runs one stream's HTTP filters: the request through decode callbacks in order, the response
+// through encode callbacks in reverse order. A filter that stops iteration holds the stream
+// at its position; body chunks and trailers arriving meanwhile are buffered (within the
+// buffer limit) and follow when it continues. Implements the callbacks each filter sees.
+class FilterManager {
+ public:
+  FilterManager(StreamEncoder& encoder, Worker& worker, const ConnectionInfo& connection,
+                const std::vector<HttpFilterFactoryCb>& factories);
+  ~FilterManager();
+
+  // From the codec: the request.
+  void decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream);
+  void decodeData(Buffer& data, bool end_stream);
+  void decodeTrailers(std::unique_ptr<HeaderMap> trailers);
+
+  // Answers without the filters after the caller (also used by the codec for its own errors).
+  void sendLocalReply(int status, std::string_view body, const HeaderMap& headers, std::string_view details);
+  // Ends the stream: onStreamComplete() then onDestroy() of every filter, once.
+  void complete();
+
+  StreamInfo& info() { return info_; }
+  bool responseStarted() const { return response_headers_ != nullptr; }
+  bool responseComplete() const { return response_complete_; }
+  HeaderMap* requestHeaders() { return request_headers_.get(); }
+
+ private:
+  class ActiveFilter;
+  enum class Stop { None, Headers, Data };
+  struct Direction {
+    size_t pos = 0;  // decode: next filter index; encode: filters left (counts down)
+    Stop stop = Stop::None;
+    bool headers_end = false;
+    Buffer buffered;
+    bool buffered_end = false;
+    bool has_buffered = false;
+    std::unique_ptr<HeaderMap> trailers;
+    bool done = false;
+  };
+
+  void runDecodeHeaders(size_t from);
+  void runDecodeData(size_t from, Buffer& data, bool end_stream);
+  void runDecodeTrailers();
+  void continueDecoding(size_t index);
+
+  void encodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream);
+  void encodeData(Buffer& data, bool end_stream);
+  void encodeTrailers(std::unique_ptr<HeaderMap> trailers);
+  void runEncodeHeaders(size_t from);
+  void runEncodeData(size_t from, Buffer& data, bool end_stream);
+  void runEncodeTrailers();
+  void continueEncoding(size_t index);
+
+  StreamEncoder& encoder_;
+  Worker& worker_;
+  const ConnectionInfo& connection_;
+  StreamInfo info_;
+  std::vector<std::unique_ptr<ActiveFilter>> filters_;
+  std::unique_ptr<HeaderMap> request_headers_;
+  std::unique_ptr<HeaderMap> response_headers_;
+  Direction decode_;
+  Direction encode_;  // encode_.pos counts filters already passed, from the last one
+  bool local_reply_sent_ = false;
+  bool response_complete_ = false;
+  bool completed_ = false;
+  bool reset_ = false;
+};
+
+}  // namespace interpose::http

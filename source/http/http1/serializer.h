@@ -1,0 +1,27 @@
+#pragma once
+
+#include <string_view>
+
+#include "api/interpose/buffer.h"
+#include "api/interpose/header_map.h"
+
+namespace interpose::http1 {
+
+// Hop-by-hop fields (RFC 9110 7.6.1) plus the ones a proxy must never pass on; also every
+// field named in Connection. Removes them from `headers`.
+void removeHopByHopHeaders(HeaderMap& headers);
+
+// Writes a request line and fields (pseudo-headers skipped) to `out`.
+void writeRequestHead(const HeaderMap& headers, std::string_view method, std::string_view target, Buffer& out);
+// Writes a status line and fields (pseudo-headers skipped) to `out`.
+void writeResponseHead(int status, const HeaderMap& headers, Buffer& out);
+// Writes fields and the final CRLF.
+void writeFields(const HeaderMap& headers, Buffer& out);
+
+// Chunked transfer coding.
+void writeChunk(std::string_view data, Buffer& out);
+void writeLastChunk(const HeaderMap* trailers, Buffer& out);
+
+std::string_view reasonPhrase(int status);
+
+}  // namespace interpose::http1

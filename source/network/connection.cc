@@ -1,0 +1,221 @@
+#include "source/network/connection.h"
+
+#include <atomic>
+
+#include "source/common/logger.h"
+
+namespace interpose::network {
+namespace {
+constexpr size_t kReadSize = 64 * 1024;
+std::atomic<uint64_t> g_next_id{1};
+}  // namespace
+
+std::string formatEndpoint(const tcp::endpoint& endpoint) {
+  auto address = endpoint.address();
+  if (address.is_v6()) return str::cat("[", address.to_string(), "]:", endpoint.port());
+  return str::cat(address.to_string(), ":", endpoint.port());
+}
+
+Connection::Connection(tcp::socket socket, uint32_t buffer_limit)
+    : socket_(std::move(socket)), buffer_limit_(buffer_limit), id_(g_next_id++) {
+  boost::system::error_code ec;
+  socket_.set_option(tcp::no_delay(true), ec);
+  auto remote = socket_.remote_endpoint(ec);
+  if (!ec) remote_ = formatEndpoint(remote);
+  auto local = socket_.local_endpoint(ec);
+  if (!ec) local_ = formatEndpoint(local);
+}
+
+Connection::~Connection() {
+  boost::system::error_code ec;
+  socket_.close(ec);
+}
+
+void Connection::startReading() {
+  read_started_ = true;
+  doRead();
+}
+
+void Connection::readDisable(bool disable) {
+  if (disable) {
+    ++read_disable_count_;
+    return;
+  }
+  if (read_disable_count_ > 0) --read_disable_count_;
+  if (read_disable_count_ == 0 && read_started_) {
+    // Resume from a fresh stack: the caller may be inside one of our callbacks.
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->doRead(); });
+  }
+}
+
+void Connection::doRead() {
+  if (reading_ || read_disable_count_ > 0 || state_ != State::Open || peer_half_closed_) return;
+  reading_ = true;
+  char* space = read_buffer_.prepare(kReadSize);
+  socket_.async_read_some(
+      asio::buffer(space, kReadSize), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+        self->reading_ = false;
+        self->read_buffer_.commit(n);
+        if (self->state_ == State::Closed) return;
+        if (ec == asio::error::eof) {
+          self->peer_half_closed_ = true;
+          if (self->callbacks_) self->callbacks_->onRead(self->read_buffer_, true);
+          return;
+        }
+        if (ec) {
+          if (ec != asio::error::operation_aborted) self->closeSocket(ConnectionEvent::RemoteClose);
+          return;
+        }
+        if (self->callbacks_) self->callbacks_->onRead(self->read_buffer_, false);
+        self->doRead();
+      });
+}
+
+void Connection::write(Buffer& data, bool end_stream) {
+  if (state_ != State::Open) {
+    data.clear();
+    return;
+  }
+  pending_.move(data);
+  if (end_stream) shutdown_after_write_ = true;
+  checkWatermarks();
+  doWrite();
+}
+
+void Connection::doWrite() {
+  if (writing_ || state_ == State::Closed) return;
+  if (in_flight_.empty()) in_flight_.move(pending_);
+  if (in_flight_.empty()) {
+    if (state_ == State::Closing) {
+      closeSocket(ConnectionEvent::LocalClose);
+    } else if (shutdown_after_write_) {
+      boost::system::error_code ec;
+      socket_.shutdown(tcp::socket::shutdown_send, ec);
+      shutdown_after_write_ = false;
+    }
+    return;
+  }
+  writing_ = true;
+  socket_.async_write_some(asio::buffer(in_flight_.data(), in_flight_.size()),
+                           [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                             self->writing_ = false;
+                             if (self->state_ == State::Closed) return;
+                             if (ec) {
+                               self->closeSocket(ConnectionEvent::RemoteClose);
+                               return;
+                             }
+                             self->in_flight_.drain(n);
+                             self->checkWatermarks();
+                             self->doWrite();
+                           });
+}
+
+void Connection::checkWatermarks() {
+  size_t queued = bufferedBytes();
+  if (!above_high_ && queued > buffer_limit_) {
+    above_high_ = true;
+    if (callbacks_) callbacks_->onAboveWriteBufferHighWatermark();
+  } else if (above_high_ && queued <= buffer_limit_ / 2) {
+    above_high_ = false;
+    if (callbacks_) callbacks_->onBelowWriteBufferLowWatermark();
+  }
+}
+
+void Connection::close(CloseType type) {
+  if (state_ == State::Closed) return;
+  if (type == CloseType::FlushWrite && bufferedBytes() > 0) {
+    state_ = State::Closing;
+    doWrite();
+    return;
+  }
+  closeSocket(ConnectionEvent::LocalClose);
+}
+
+void Connection::closeSocket(ConnectionEvent event) {
+  if (state_ == State::Closed) return;
+  state_ = State::Closed;
+  boost::system::error_code ec;
+  if (event == ConnectionEvent::LocalClose) socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  pending_.clear();
+  in_flight_.clear();
+  if (callbacks_) callbacks_->onEvent(event);
+}
+
+namespace {
+
+struct ConnectAttempt : std::enable_shared_from_this<ConnectAttempt> {
+  ConnectAttempt(asio::io_context& io, std::vector<tcp::endpoint> eps, uint32_t limit,
+                 std::function<void(ConnectResult)> cb)
+      : socket(io), timer(io), endpoints(std::move(eps)), buffer_limit(limit), done(std::move(cb)) {}
+
+  void start(std::chrono::milliseconds timeout) {
+    timer.expires_after(timeout);
+    timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->finished) return;
+      self->timed_out = true;
+      boost::system::error_code ignored;
+      self->socket.close(ignored);
+    });
+    next();
+  }
+
+  void next() {
+    if (index >= endpoints.size()) {
+      finish(ConnectResult{nullptr, last_error.empty() ? "no address to connect to" : last_error, false,
+                           last_endpoint});
+      return;
+    }
+    const tcp::endpoint& ep = endpoints[index++];
+    last_endpoint = formatEndpoint(ep);
+    boost::system::error_code ec;
+    if (socket.is_open()) socket.close(ec);
+    socket.open(ep.protocol(), ec);
+    if (ec) {
+      last_error = ec.message();
+      next();
+      return;
+    }
+    socket.async_connect(ep, [self = shared_from_this()](boost::system::error_code ec) {
+      if (self->timed_out) {
+        self->finish(ConnectResult{nullptr, "connect timeout", true, self->last_endpoint});
+        return;
+      }
+      if (ec) {
+        self->last_error = ec == asio::error::connection_refused ? "connection refused" : ec.message();
+        self->next();
+        return;
+      }
+      self->finish(ConnectResult{std::make_shared<Connection>(std::move(self->socket), self->buffer_limit),
+                                 "", false, self->last_endpoint});
+    });
+  }
+
+  void finish(ConnectResult result) {
+    if (finished) return;
+    finished = true;
+    timer.cancel();
+    done(std::move(result));
+  }
+
+  tcp::socket socket;
+  asio::steady_timer timer;
+  std::vector<tcp::endpoint> endpoints;
+  uint32_t buffer_limit;
+  std::function<void(ConnectResult)> done;
+  size_t index = 0;
+  bool finished = false;
+  bool timed_out = false;
+  std::string last_error;
+  std::string last_endpoint;
+};
+
+}  // namespace
+
+void connectTo(asio::io_context& io, std::vector<tcp::endpoint> endpoints, std::chrono::milliseconds timeout,
+               uint32_t buffer_limit, std::function<void(ConnectResult)> done) {
+  auto attempt = std::make_shared<ConnectAttempt>(io, std::move(endpoints), buffer_limit, std::move(done));
+  attempt->start(timeout);
+}
+
+}  // namespace interpose::network

@@ -1,0 +1,101 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/interpose/buffer.h"
+#include "api/interpose/network_filter.h"
+
+namespace interpose::network {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// "ip:port", with brackets for IPv6.
+std::string formatEndpoint(const tcp::endpoint& endpoint);
+
+// A TCP connection driven by callbacks, used for clients and origins alike. It reads while
+// enabled and hands every read to its owner; writes are queued and flushed in order, with
+// high/low watermarks on the queued bytes so producers can pause. Async operations hold a
+// shared_ptr, so the object outlives its last completion handler.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  class Callbacks {
+   public:
+    virtual ~Callbacks() = default;
+    // Bytes read; the callee drains what it consumes. end_stream: the peer half-closed.
+    virtual void onRead(Buffer& data, bool end_stream) = 0;
+    // The connection closed: RemoteClose (reset or error), LocalClose (close() was called).
+    virtual void onEvent(ConnectionEvent event) = 0;
+    virtual void onAboveWriteBufferHighWatermark() {}
+    virtual void onBelowWriteBufferLowWatermark() {}
+  };
+
+  Connection(tcp::socket socket, uint32_t buffer_limit);
+  ~Connection();
+
+  void setCallbacks(Callbacks* callbacks) { callbacks_ = callbacks; }
+  // Starts (or resumes) the read loop.
+  void startReading();
+  // Counted: n calls with true need n calls with false.
+  void readDisable(bool disable);
+  bool readEnabled() const { return read_disable_count_ == 0; }
+  // Queues `data` (leaving it empty). end_stream: half-close after it is sent.
+  void write(Buffer& data, bool end_stream);
+  void close(CloseType type);
+  bool isOpen() const { return state_ == State::Open; }
+  size_t bufferedBytes() const { return pending_.size() + in_flight_.size(); }
+  uint32_t bufferLimit() const { return buffer_limit_; }
+  bool aboveHighWatermark() const { return above_high_; }
+  tcp::socket& socket() { return socket_; }
+  std::string remoteAddress() const { return remote_; }
+  std::string localAddress() const { return local_; }
+  uint64_t id() const { return id_; }
+
+ private:
+  enum class State { Open, Closing, Closed };
+  void doRead();
+  void doWrite();
+  void checkWatermarks();
+  void closeSocket(ConnectionEvent event);
+
+  tcp::socket socket_;
+  Callbacks* callbacks_ = nullptr;
+  uint32_t buffer_limit_;
+  State state_ = State::Open;
+  int read_disable_count_ = 0;
+  bool reading_ = false;
+  bool read_started_ = false;
+  bool peer_half_closed_ = false;
+  bool writing_ = false;
+  bool shutdown_after_write_ = false;
+  bool above_high_ = false;
+  Buffer read_buffer_;
+  Buffer pending_;    // queued, not yet handed to the kernel
+  Buffer in_flight_;  // the bytes of the write in progress (never touched while it runs)
+  std::string remote_;
+  std::string local_;
+  uint64_t id_;
+};
+
+using ConnectionPtr = std::shared_ptr<Connection>;
+
+// Connects to the first reachable endpoint in `endpoints`, in order, within `timeout` overall.
+// `done` gets the connection, or an error message such as "connection refused" and whether
+// the failure was a timeout.
+struct ConnectResult {
+  ConnectionPtr connection;
+  std::string error;
+  bool timed_out = false;
+  std::string endpoint;  // the endpoint connected to (or last tried)
+};
+void connectTo(asio::io_context& io, std::vector<tcp::endpoint> endpoints,
+               std::chrono::milliseconds timeout, uint32_t buffer_limit,
+               std::function<void(ConnectResult)> done);
+
+}  // namespace interpose::network

@@ -1,0 +1,84 @@
+#include "source/network/filter_chain.h"
+
+#include "api/interpose/strings.h"
+
+namespace interpose::network {
+
+std::optional<Cidr> Cidr::parse(std::string_view text) {
+  Cidr cidr;
+  std::string_view address_part = text;
+  std::optional<int> length;
+  if (auto slash = text.find('/'); slash != std::string_view::npos) {
+    address_part = text.substr(0, slash);
+    int n = 0;
+    if (!str::parseInt(text.substr(slash + 1), n)) return std::nullopt;
+    length = n;
+  }
+  boost::system::error_code ec;
+  cidr.prefix = boost::asio::ip::make_address(std::string(address_part), ec);
+  if (ec) return std::nullopt;
+  int max = cidr.prefix.is_v4() ? 32 : 128;
+  cidr.length = length.value_or(max);
+  if (cidr.length < 0 || cidr.length > max) return std::nullopt;
+  return cidr;
+}
+
+bool Cidr::contains(const boost::asio::ip::address& address) const {
+  auto bytes_of = [](const boost::asio::ip::address& a) {
+    if (a.is_v4()) {
+      auto b = a.to_v4().to_bytes();
+      return std::vector<unsigned char>(b.begin(), b.end());
+    }
+    auto v6 = a.to_v6();
+    if (v6.is_v4_mapped()) {
+      auto b = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_bytes();
+      return std::vector<unsigned char>(b.begin(), b.end());
+    }
+    auto b = v6.to_bytes();
+    return std::vector<unsigned char>(b.begin(), b.end());
+  };
+  auto want = bytes_of(prefix);
+  auto have = bytes_of(address);
+  if (want.size() != have.size()) return false;
+  int bits = length;
+  for (size_t i = 0; i < want.size() && bits > 0; ++i, bits -= 8) {
+    unsigned char mask = bits >= 8 ? 0xff : static_cast<unsigned char>(0xff << (8 - bits));
+    if ((want[i] & mask) != (have[i] & mask)) return false;
+  }
+  return true;
+}
+
+bool serverNameMatches(std::string_view pattern, std::string_view name) {
+  if (pattern.starts_with("*.")) {
+    std::string_view suffix = pattern.substr(1);  // ".example.com"
+    return name.size() > suffix.size() &&
+           str::equalsIgnoreCase(name.substr(name.size() - suffix.size()), suffix);
+  }
+  return str::equalsIgnoreCase(pattern, name);
+}
+
+bool FilterChainMatch::matches(const ConnectionInfo& info, const boost::asio::ip::address& source) const {
+  if (destination_port && *destination_port != info.destination_port) return false;
+  if (tunneled && *tunneled != info.tunneled) return false;
+  if (!server_names.empty()) {
+    bool any = false;
+    for (const auto& pattern : server_names) any = any || serverNameMatches(pattern, info.server_name);
+    if (!any) return false;
+  }
+  if (!source_cidrs.empty()) {
+    bool any = false;
+    for (const auto& cidr : source_cidrs) any = any || cidr.contains(source);
+    if (!any) return false;
+  }
+  return true;
+}
+
+const FilterChain* selectFilterChain(const std::vector<FilterChain>& chains, const ConnectionInfo& info,
+                                     const boost::asio::ip::address& source) {
+  for (const auto& chain : chains) {
+    if (chain.match.matches(info, source)) return &chain;
+  }
+  return nullptr;
+}
+
+}  // namespace interpose::network

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/interpose/network_filter.h"
+
+namespace interpose::network {
+
+// An address range such as 10.0.0.0/8 or ::1/128.
+struct Cidr {
+  boost::asio::ip::address prefix;
+  int length = 0;
+
+  // Parses "ADDR/LEN" or a bare address (a host range). Returns nullopt when invalid.
+  static std::optional<Cidr> parse(std::string_view text);
+  bool contains(const boost::asio::ip::address& address) const;
+};
+
+// True when `name` matches `pattern`: equal ignoring case, or pattern "*.example.com"
+// matching any name that ends in ".example.com" (one or more labels in front).
+bool serverNameMatches(std::string_view pattern, std::string_view name);
+
+// Conditions a connection must meet for a filter chain to take it; empty fields match all.
+struct FilterChainMatch {
+  std::optional<uint16_t> destination_port;
+  std::vector<std::string> server_names;
+  std::vector<Cidr> source_cidrs;
+  std::optional<bool> tunneled;
+
+  bool matches(const ConnectionInfo& info, const boost::asio::ip::address& source) const;
+};
+
+struct FilterChain {
+  std::string name;
+  FilterChainMatch match;
+  std::vector<NetworkFilterFactoryCb> filter_factories;
+};
+
+// The first chain, in config order, whose match fits; nullptr when none does.
+const FilterChain* selectFilterChain(const std::vector<FilterChain>& chains, const ConnectionInfo& info,
+                                     const boost::asio::ip::address& source);
+
+}  // namespace interpose::network

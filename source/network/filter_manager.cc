@@ -1,0 +1,144 @@
+#include "source/network/filter_manager.h"
+
+#include "source/common/logger.h"
+
+namespace interpose::network {
+
+// The callbacks object of one filter: it knows the filter's position, so writes pass only
+// through the filters before it and injected reads only through those after it.
+class FilterManager::ActiveFilter : public NetworkFilterCallbacks {
+ public:
+  ActiveFilter(FilterManager& parent, size_t index, std::unique_ptr<NetworkFilter> filter)
+      : parent_(parent), index_(index), filter_(std::move(filter)) {}
+
+  NetworkFilter& filter() { return *filter_; }
+
+  const ConnectionInfo& connectionInfo() const override { return parent_.info_; }
+  Worker& worker() override { return parent_.worker_; }
+  void continueReading() override { parent_.continueFrom(index_); }
+  void injectReadDataToNextFilters(Buffer& data, bool end_stream) override {
+    parent_.injectFrom(index_ + 1, data, end_stream);
+  }
+  void write(Buffer& data, bool end_stream) override { parent_.writeFrom(index_, data, end_stream); }
+  void close(CloseType type) override { parent_.transport_.close(type); }
+  void readDisable(bool disable) override { parent_.transport_.readDisable(disable); }
+  void addWatermarkCallbacks(WatermarkCallbacks& cb) override { parent_.transport_.addWatermarkCallbacks(cb); }
+  void removeWatermarkCallbacks(WatermarkCallbacks& cb) override {
+    parent_.transport_.removeWatermarkCallbacks(cb);
+  }
+  uint32_t bufferLimit() const override { return parent_.transport_.bufferLimit(); }
+  std::unique_ptr<InnerConnection> startInnerConnection(ConnectionInfo info) override;
+
+ private:
+  FilterManager& parent_;
+  size_t index_;
+  std::unique_ptr<NetworkFilter> filter_;
+};
+
+// An inner connection: a nested filter manager whose transport is the enclosing filter.
+class FilterManager::Inner : public NetworkFilterCallbacks::InnerConnection, public Transport {
+ public:
+  Inner(NetworkFilterCallbacks& outer, Worker& worker, ConnectionInfo info, ChainSelector selector,
+        const FilterChain& chain)
+      : outer_(outer), manager_(*this, worker, std::move(info), std::move(selector), chain) {}
+
+  void start() { manager_.initialize(); }
+  void onData(Buffer& data, bool end_stream) override { manager_.onRead(data, end_stream); }
+  void onEvent(ConnectionEvent event) override { manager_.onEvent(event); }
+
+  void write(Buffer& data, bool end_stream) override { outer_.write(data, end_stream); }
+  void close(CloseType type) override { outer_.close(type); }
+  void readDisable(bool disable) override { outer_.readDisable(disable); }
+  void addWatermarkCallbacks(WatermarkCallbacks& cb) override { outer_.addWatermarkCallbacks(cb); }
+  void removeWatermarkCallbacks(WatermarkCallbacks& cb) override { outer_.removeWatermarkCallbacks(cb); }
+  uint32_t bufferLimit() const override { return outer_.bufferLimit(); }
+
+ private:
+  NetworkFilterCallbacks& outer_;
+  FilterManager manager_;
+};
+
+std::unique_ptr<NetworkFilterCallbacks::InnerConnection> FilterManager::ActiveFilter::startInnerConnection(
+    ConnectionInfo info) {
+  info.tunneled = true;
+  info.id = parent_.info_.id;
+  info.remote_address = parent_.info_.remote_address;
+  info.local_address = parent_.info_.local_address;
+  info.listener_name = parent_.info_.listener_name;
+  const FilterChain* chain = parent_.selector_(info);
+  if (!chain) return nullptr;
+  auto inner = std::make_unique<Inner>(*this, parent_.worker_, std::move(info), parent_.selector_, *chain);
+  inner->start();
+  return inner;
+}
+
+FilterManager::FilterManager(Transport& transport, Worker& worker, ConnectionInfo info, ChainSelector selector,
+                             const FilterChain& chain)
+    : transport_(transport), worker_(worker), info_(std::move(info)), selector_(std::move(selector)) {
+  for (const auto& factory : chain.filter_factories) {
+    filters_.push_back(std::make_unique<ActiveFilter>(*this, filters_.size(), factory()));
+  }
+  for (auto& f : filters_) f->filter().initialize(*f);
+}
+
+FilterManager::~FilterManager() = default;
+
+void FilterManager::initialize() {
+  for (size_t i = 0; i < filters_.size(); ++i) {
+    if (filters_[i]->filter().onNewConnection() == FilterStatus::StopIteration) {
+      init_stopped_at_ = i;
+      return;
+    }
+  }
+  initialized_ = true;
+}
+
+void FilterManager::continueFrom(size_t index) {
+  if (!initialized_ && index == init_stopped_at_) {
+    // Finish connection start-up, then deliver whatever arrived meanwhile.
+    for (size_t i = index + 1; i < filters_.size(); ++i) {
+      if (filters_[i]->filter().onNewConnection() == FilterStatus::StopIteration) {
+        init_stopped_at_ = i;
+        return;
+      }
+    }
+    initialized_ = true;
+    if (!pending_.empty() || pending_end_) iterate(0);
+    return;
+  }
+  if (initialized_ && (!pending_.empty() || pending_end_)) iterate(index + 1);
+}
+
+void FilterManager::onRead(Buffer& data, bool end_stream) {
+  pending_.move(data);
+  pending_end_ = pending_end_ || end_stream;
+  if (!initialized_) return;
+  iterate(0);
+}
+
+void FilterManager::iterate(size_t start) {
+  for (size_t i = start; i < filters_.size(); ++i) {
+    if (filters_[i]->filter().onData(pending_, pending_end_) == FilterStatus::StopIteration) return;
+  }
+}
+
+void FilterManager::injectFrom(size_t index, Buffer& data, bool end_stream) {
+  for (size_t i = index; i < filters_.size(); ++i) {
+    if (filters_[i]->filter().onData(data, end_stream) == FilterStatus::StopIteration) return;
+  }
+}
+
+void FilterManager::writeFrom(size_t index, Buffer& data, bool end_stream) {
+  for (size_t i = index; i-- > 0;) {
+    if (filters_[i]->filter().onWrite(data, end_stream) == FilterStatus::StopIteration) return;
+  }
+  transport_.write(data, end_stream);
+}
+
+void FilterManager::onEvent(ConnectionEvent event) {
+  if (closed_) return;
+  closed_ = true;
+  for (auto& f : filters_) f->filter().onEvent(event);
+}
+
+}  // namespace interpose::network

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "api/interpose/network_filter.h"
+#include "source/network/filter_chain.h"
+
+namespace interpose::network {
+
+// Where a filter manager's writes go and whom it asks to close or pause: the client's TCP
+// connection for the outermost manager, the enclosing filter for an inner connection.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void write(Buffer& data, bool end_stream) = 0;
+  virtual void close(CloseType type) = 0;
+  virtual void readDisable(bool disable) = 0;
+  virtual void addWatermarkCallbacks(WatermarkCallbacks& cb) = 0;
+  virtual void removeWatermarkCallbacks(WatermarkCallbacks& cb) = 0;
+  virtual uint32_t bufferLimit() const = 0;
+};
+
+// Picks the filter chain for a (possibly inner) connection.
+using ChainSelector = std::function<const FilterChain*(const ConnectionInfo&)>;
+
+// Runs one connection's network filters: reads in order, writes in reverse order, events to
+// all. Implements the callbacks each filter sees, and starts inner connections (CONNECT).
+class FilterManager {
+ public:
+  FilterManager(Transport& transport, Worker& worker, ConnectionInfo info, ChainSelector selector,
+                const FilterChain& chain);
+  ~FilterManager();
+
+  // Runs onNewConnection() of every filter; reads are held while one has stopped.
+  void initialize();
+  void onRead(Buffer& data, bool end_stream);
+  void onEvent(ConnectionEvent event);
+  const ConnectionInfo& info() const { return info_; }
+
+ private:
+  class ActiveFilter;
+  class Inner;
+  void iterate(size_t start);
+  void writeFrom(size_t index, Buffer& data, bool end_stream);
+  void injectFrom(size_t index, Buffer& data, bool end_stream);
+  void continueFrom(size_t index);
+
+  Transport& transport_;
+  Worker& worker_;
+  ConnectionInfo info_;
+  ChainSelector selector_;
+  std::vector<std::unique_ptr<ActiveFilter>> filters_;
+  Buffer pending_;
+  bool pending_end_ = false;
+  bool initialized_ = false;       // every onNewConnection() returned Continue (or resumed)
+  size_t init_stopped_at_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace interpose::network
