@@ -23,6 +23,10 @@ class FilterManager {
   void decodeData(Buffer& data, bool end_stream);
   void decodeTrailers(std::unique_ptr<HeaderMap> trailers);
 
+  // From the codec: a response it makes itself (CONNECT's 200), through the encoder filters.
+  void encodeHeadersFromCodec(std::unique_ptr<HeaderMap> headers, bool end_stream) {
+    encodeHeaders(std::move(headers), end_stream);
+  }
   // Answers without the filters after the caller (also used by the codec for its own errors).
   void sendLocalReply(int status, std::string_view body, const HeaderMap& headers, std::string_view details);
   // Ends the stream: onStreamComplete() then onDestroy() of every filter, once.

@@ -1,6 +1,7 @@
 #include "source/network/connection.h"
 
 #include <atomic>
+#include <boost/asio/post.hpp>
 
 #include "source/common/logger.h"
 

@@ -92,9 +92,10 @@ int Parser::onHeadersComplete(llhttp_t* p) {
   } else {
     h.status = p->status_code;
   }
-  bool skip_body = s.handler_.onHeaders(h);
+  int action = s.handler_.onHeaders(h);
+  if (action == kAbort) return -1;
   if (s.type_ == Type::Request && h.method == "CONNECT") return 2;  // the rest is tunnel
-  return skip_body ? 1 : 0;
+  return action == kSkipBody ? 1 : 0;
 }
 
 int Parser::onBody(llhttp_t* p, const char* at, size_t len) {

@@ -35,12 +35,16 @@ class Parser {
   class Handler {
    public:
     virtual ~Handler() = default;
-    // Return true to parse no body (the response to a HEAD request).
-    virtual bool onHeaders(MessageHead& head) = 0;
+    // Return kParseBody, kSkipBody (the response to a HEAD request) or kAbort (stop with
+    // an error; the handler has dealt with it).
+    virtual int onHeaders(MessageHead& head) = 0;
     virtual void onBody(std::string_view data) = 0;
     // trailers is null unless a chunked body ended with trailer fields.
     virtual void onMessageComplete(std::unique_ptr<HeaderMap> trailers) = 0;
   };
+  static constexpr int kParseBody = 0;
+  static constexpr int kSkipBody = 1;
+  static constexpr int kAbort = -1;
   enum class Result {
     Ok,       // all input consumed, message incomplete
     Paused,   // a message completed; call resume() before feeding more

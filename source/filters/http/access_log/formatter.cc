@@ -75,7 +75,11 @@ FormatString FormatString::compile(std::string_view format, const ConfigNode& wh
     }
     if (end < format.size() && format[end] == '(') {
       const size_t close = format.find(')', end);
-      end = close == std::string_view::npos ? format.size() : close;
+      if (close == std::string_view::npos) {
+        where.fail(str::cat("missing ')' in '", format.substr(percent), "' at offset ", percent,
+                            " of the format string"));
+      }
+      end = close;
     }
     end = format.find('%', end);
     if (end == std::string_view::npos) {

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "api/interpose/http_filter.h"
+
+namespace interpose::hcm {
+
+struct HcmConfig {
+  std::string codec = "http1";  // auto | http1 (http2 arrives with the HTTP/2 codec)
+  size_t max_request_headers = 64 * 1024;
+  std::chrono::milliseconds request_headers_timeout{10000};  // first byte to end of headers: 408
+  std::chrono::milliseconds idle_timeout{300000};            // no stream active: close quietly
+  std::string via;                                           // empty: no Via header
+  std::vector<std::string> filter_names;
+  std::vector<HttpFilterFactoryCb> filter_factories;
+};
+
+// Parses `config` (throws ConfigError): unknown filters, a chain without a terminal filter
+// last, or a terminal filter elsewhere are errors.
+HcmConfig parseHcmConfig(const ConfigNode& config);
+
+}  // namespace interpose::hcm

@@ -1,0 +1,406 @@
+#include "source/filters/network/http_connection_manager/conn_manager.h"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+
+#include "api/interpose/strings.h"
+#include "source/common/logger.h"
+#include "source/http/http1/serializer.h"
+#include "source/http/request_target.h"
+
+namespace interpose::hcm {
+
+ConnectionManager::ConnectionManager(std::shared_ptr<const HcmConfig> config) : config_(std::move(config)) {
+  parser_ = std::make_unique<http1::Parser>(http1::Parser::Type::Request, *this, config_->max_request_headers);
+}
+
+ConnectionManager::~ConnectionManager() {
+  // Destroying the stream runs onStreamComplete() (the access log) for a stream cut short.
+  if (stream_ && !stream_->responseComplete()) {
+    stream_->info().response_flags |= response_flags::kDownstreamConnectionTermination;
+  }
+  stream_.reset();
+  tunnel_.reset();
+  if (callbacks_) callbacks_->removeWatermarkCallbacks(*this);
+}
+
+template <typename F>
+void ConnectionManager::post(F&& f) {
+  boost::asio::post(callbacks_->worker().ioContext(),
+                    [weak = std::weak_ptr<char>(life_), this, f = std::forward<F>(f)]() mutable {
+                      if (weak.lock()) f();
+                    });
+}
+
+FilterStatus ConnectionManager::onNewConnection() {
+  auto& io = callbacks_->worker().ioContext();
+  header_timer_ = std::make_unique<Timer>(io, [this] {
+    protocolError(408, "request header timeout", response_flags::kRequestHeaderTimeout);
+  });
+  idle_timer_ = std::make_unique<Timer>(io, [this] { onIdleTick(); });
+  callbacks_->addWatermarkCallbacks(*this);
+  armIdleTimer();
+  return FilterStatus::Continue;
+}
+
+void ConnectionManager::armIdleTimer() {
+  idle_since_ = std::chrono::steady_clock::now();
+  // Tick at least every second so a server drain closes idle connections promptly.
+  idle_timer_->enable(std::min<std::chrono::milliseconds>(config_->idle_timeout, std::chrono::seconds(1)));
+}
+
+void ConnectionManager::onIdleTick() {
+  if (stream_ || tunnel_ || closed_) return;
+  if (parser_->messageInProgress() || !input_.empty()) {
+    armIdleTimer();  // a request is arriving; the header timer governs it
+    return;
+  }
+  if (callbacks_->worker().draining() ||
+      std::chrono::steady_clock::now() - idle_since_ >= config_->idle_timeout) {
+    closeConnection(CloseType::FlushWrite);
+    return;
+  }
+  idle_timer_->enable(std::min<std::chrono::milliseconds>(config_->idle_timeout, std::chrono::seconds(1)));
+}
+
+FilterStatus ConnectionManager::onData(Buffer& data, bool end_stream) {
+  if (tunnel_) {
+    tunnel_->onData(data, end_stream);
+    return FilterStatus::StopIteration;
+  }
+  if (!data.empty() && !stream_ && !parser_->messageInProgress() && !header_timer_->enabled()) {
+    header_timer_->enable(config_->request_headers_timeout);
+  }
+  input_.move(data);
+  client_eof_ = client_eof_ || end_stream;
+  dispatch();
+  return FilterStatus::StopIteration;
+}
+
+void ConnectionManager::dispatch() {
+  while (!closed_ && !tunnel_) {
+    if (stream_) {
+      if (!request_complete_ && !connect_request_) {
+        // Body bytes of the current request: keep parsing below.
+      } else {
+        // Waiting for the response: pipelined requests stay queued, bounded by pausing reads.
+        if (input_.size() > bufferLimit() && !paused_for_pipeline_) {
+          paused_for_pipeline_ = true;
+          callbacks_->readDisable(true);
+        }
+        return;
+      }
+    }
+    if (input_.empty()) break;
+    size_t consumed = 0;
+    auto result = parser_->execute(input_.view(), consumed);
+    input_.drain(consumed);
+    switch (result) {
+      case http1::Parser::Result::Ok:
+        break;
+      case http1::Parser::Result::Paused:
+        continue;
+      case http1::Parser::Result::Upgrade:
+        startTunnel();
+        return;
+      case http1::Parser::Result::Error:
+        if (header_error_) {
+          auto [status, reason] = *header_error_;
+          protocolError(status, reason, response_flags::kDownstreamProtocolError);
+        } else {
+          protocolError(parser_->errorStatus(), parser_->errorReason(), response_flags::kDownstreamProtocolError);
+        }
+        return;
+    }
+    if (input_.empty()) break;
+  }
+  if (closed_ || tunnel_ || !client_eof_) return;
+  // The client half-closed.
+  if (!stream_) {
+    closeConnection(parser_->messageInProgress() ? CloseType::NoFlush : CloseType::FlushWrite);
+  } else if (!request_complete_) {
+    // It went away in the middle of its request: nothing left to answer.
+    stream_->info().error = "downstream closed before the request was complete";
+    stream_->info().response_flags |= response_flags::kDownstreamConnectionTermination;
+    closeConnection(CloseType::NoFlush);
+  }
+  // Otherwise the response is on its way; finishStream() closes afterwards.
+}
+
+int ConnectionManager::onHeaders(http1::MessageHead& head) {
+  header_timer_->disable();
+  idle_timer_->disable();
+  request_complete_ = false;
+  response_complete_ = false;
+  close_after_response_ = false;
+  framing_ = Framing::None;
+  head_request_ = head.method == "HEAD";
+  connect_request_ = head.method == "CONNECT";
+  client_http10_ = head.version_major == 1 && head.version_minor == 0;
+  client_keep_alive_ = head.keep_alive;
+  auto headers = std::move(head.headers);
+
+  auto abort = [&](int status, std::string reason) {
+    header_error_ = {status, std::move(reason)};
+    return http1::Parser::kAbort;
+  };
+  if (headers->getJoined("host").find(',') != std::string::npos) return abort(400, "more than one Host header");
+  auto target = http::parseRequestTarget(head.method, head.target, headers->getOr("host"));
+  if (!target.ok()) return abort(400, target.error);
+  if (target.authority.empty() && !client_http10_) return abort(400, "missing Host header");
+
+  bool has_body = head.chunked || head.content_length > 0;
+  std::string expect = str::toLower(headers->getOr("expect"));
+  http1::removeHopByHopHeaders(*headers);
+  headers->remove("host");
+  headers->remove("expect");
+  if (!expect.empty() && expect != "100-continue") return abort(417, "unsupported expectation");
+  if (!config_->via.empty()) headers->add("via", str::cat(client_http10_ ? "1.0 " : "1.1 ", config_->via));
+  headers->add(":method", head.method);
+  headers->add(":scheme", target.scheme);
+  headers->add(":authority", target.authority);
+  if (!connect_request_) headers->add(":path", target.path);
+
+  if (!expect.empty() && has_body && !client_http10_) {
+    // We take the body whatever the origin would say, so tell the client to send it now.
+    Buffer cont("HTTP/1.1 100 Continue\r\n\r\n");
+    callbacks_->write(cont, false);
+  }
+  stream_ = std::make_unique<http::FilterManager>(*this, callbacks_->worker(), callbacks_->connectionInfo(),
+                                                  config_->filter_factories);
+  stream_->info().protocol = client_http10_ ? "HTTP/1.0" : "HTTP/1.1";
+  stream_->decodeHeaders(std::move(headers), !has_body && !connect_request_);
+  if (!has_body && !connect_request_) request_complete_ = true;
+  return http1::Parser::kParseBody;
+}
+
+void ConnectionManager::onBody(std::string_view data) {
+  if (!stream_) return;
+  Buffer chunk(data);
+  stream_->decodeData(chunk, false);
+}
+
+void ConnectionManager::onMessageComplete(std::unique_ptr<HeaderMap> trailers) {
+  if (!stream_ || request_complete_ || connect_request_) {
+    request_complete_ = true;
+    return;
+  }
+  request_complete_ = true;
+  if (trailers) {
+    stream_->decodeTrailers(std::move(trailers));
+  } else {
+    Buffer empty;
+    stream_->decodeData(empty, true);
+  }
+}
+
+void ConnectionManager::startTunnel() {
+  request_complete_ = true;
+  if (!stream_ || stream_->responseStarted()) return;  // a filter answered (e.g. blocked)
+  const HeaderMap& request = *stream_->requestHeaders();
+  auto target = http::splitAuthority(request.authority(), 0);
+  ConnectionInfo info;
+  if (target) {
+    info.server_name = target->first;
+    info.destination_port = target->second;
+  }
+  if (!target || target->second == 0) {
+    stream_->sendLocalReply(400, "CONNECT needs a target of the form host:port\n", {}, "invalid_connect_target");
+    return;
+  }
+  tunnel_ = callbacks_->startInnerConnection(std::move(info));
+  if (!tunnel_) {
+    stream_->sendLocalReply(403, "no filter chain accepts tunnels to this destination\n", {}, "no_filter_chain");
+    return;
+  }
+  auto ok = std::make_unique<HeaderMap>();
+  ok->add(":status", "200");
+  stream_->encodeHeadersFromCodec(std::move(ok), false);
+  if (!input_.empty() || client_eof_) {
+    Buffer rest;
+    rest.move(input_);
+    tunnel_->onData(rest, client_eof_);
+  }
+}
+
+void ConnectionManager::protocolError(int status, std::string_view reason, uint32_t flag) {
+  header_error_.reset();
+  if (closed_) return;
+  close_after_response_ = true;
+  if (!stream_) {
+    // A stream of its own, so the filters (the access log) see the error like any request.
+    stream_ = std::make_unique<http::FilterManager>(*this, callbacks_->worker(), callbacks_->connectionInfo(),
+                                                    config_->filter_factories);
+    stream_->info().protocol = "HTTP/1.1";
+  }
+  stream_->info().response_flags |= flag;
+  if (stream_->responseStarted()) {
+    closeConnection(CloseType::NoFlush);
+    return;
+  }
+  HeaderMap extra;
+  extra.add("connection", "close");
+  stream_->sendLocalReply(status, str::cat(reason, "\n"), extra, reason);
+}
+
+// ---- responses ----
+
+void ConnectionManager::encodeHeaders(HeaderMap& headers, bool end_stream) {
+  int status = headers.status();
+  if (connect_request_ && tunnel_ && status == 200) {
+    Buffer out("HTTP/1.1 200 Connection established\r\n\r\n");
+    callbacks_->write(out, false);
+    return;
+  }
+  http1::removeHopByHopHeaders(headers);
+  bool no_body = head_request_ || status < 200 || status == 204 || status == 304;
+  if (status == 204 || status < 200) headers.remove("content-length");
+  if (no_body) {
+    framing_ = Framing::None;
+  } else if (headers.has("content-length")) {
+    framing_ = Framing::Length;
+  } else if (end_stream) {
+    headers.set("content-length", "0");
+    framing_ = Framing::Length;
+  } else if (!client_http10_) {
+    headers.set("transfer-encoding", "chunked");
+    framing_ = Framing::Chunked;
+  } else {
+    framing_ = Framing::Close;
+    close_after_response_ = true;
+  }
+  if (!client_keep_alive_ || client_eof_ || callbacks_->worker().draining() || connect_request_) {
+    close_after_response_ = true;
+  }
+  if (!config_->via.empty()) headers.add("via", str::cat("1.1 ", config_->via));
+  if (close_after_response_) {
+    headers.set("connection", "close");
+  } else if (client_http10_) {
+    headers.set("connection", "keep-alive");
+  }
+  Buffer out;
+  http1::writeResponseHead(status, headers, out);
+  callbacks_->write(out, false);
+  if (end_stream) onResponseComplete();
+}
+
+void ConnectionManager::encodeData(Buffer& data, bool end_stream) {
+  Buffer out;
+  switch (framing_) {
+    case Framing::None:
+      data.clear();
+      break;
+    case Framing::Length:
+    case Framing::Close:
+      out.move(data);
+      break;
+    case Framing::Chunked:
+      http1::writeChunk(data.view(), out);
+      data.clear();
+      if (end_stream) http1::writeLastChunk(nullptr, out);
+      break;
+  }
+  if (!out.empty()) callbacks_->write(out, false);
+  if (end_stream) onResponseComplete();
+}
+
+void ConnectionManager::encodeTrailers(HeaderMap& trailers) {
+  if (framing_ == Framing::Chunked) {
+    Buffer out;
+    http1::removeHopByHopHeaders(trailers);
+    http1::writeLastChunk(&trailers, out);
+    callbacks_->write(out, false);
+  }
+  onResponseComplete();
+}
+
+void ConnectionManager::onResponseComplete() {
+  if (response_complete_) return;
+  response_complete_ = true;
+  if (stream_) stream_->info().last_downstream_byte_sent = StreamInfo::Clock::now();
+  // Finish on a fresh stack: the stream's own code is still running below us.
+  post([this] { finishStream(); });
+}
+
+void ConnectionManager::finishStream() {
+  if (!stream_ || closed_) return;
+  bool must_close = close_after_response_ || !request_complete_;
+  stream_.reset();  // onStreamComplete(): the access log line
+  while (read_disabled_by_stream_ > 0) {
+    --read_disabled_by_stream_;
+    callbacks_->readDisable(false);
+  }
+  if (must_close) {
+    closeConnection(CloseType::FlushWrite);
+    return;
+  }
+  parser_->resume();
+  if (paused_for_pipeline_) {
+    paused_for_pipeline_ = false;
+    callbacks_->readDisable(false);
+  }
+  armIdleTimer();
+  dispatch();
+}
+
+void ConnectionManager::resetStream(std::string_view reason) {
+  if (stream_ && stream_->info().error.empty()) stream_->info().error = std::string(reason);
+  closeConnection(CloseType::NoFlush);
+}
+
+void ConnectionManager::closeConnection(CloseType type) {
+  if (closed_) return;
+  callbacks_->close(type);
+}
+
+void ConnectionManager::onEvent(ConnectionEvent event) {
+  closed_ = true;
+  if (header_timer_) header_timer_->disable();
+  if (idle_timer_) idle_timer_->disable();
+  if (tunnel_) tunnel_->onEvent(event);
+  if (stream_ && !stream_->responseComplete()) {
+    if (event == ConnectionEvent::RemoteClose) {
+      stream_->info().response_flags |= response_flags::kDownstreamConnectionTermination;
+      if (stream_->info().error.empty()) stream_->info().error = "downstream connection closed";
+    }
+  }
+  // The stream completes (and logs) when this filter is destroyed with its connection, or
+  // now if it was a tunnel that ended.
+  if (stream_) post([this] { stream_.reset(); });
+}
+
+// ---- flow control ----
+
+void ConnectionManager::addDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) {
+  downstream_watermark_callbacks_.push_back(&cb);
+  if (above_high_watermark_) cb.onAboveWriteBufferHighWatermark();
+}
+
+void ConnectionManager::removeDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) {
+  std::erase(downstream_watermark_callbacks_, &cb);
+}
+
+void ConnectionManager::readDisableDownstream(bool disable) {
+  if (disable) {
+    ++read_disabled_by_stream_;
+    callbacks_->readDisable(true);
+  } else if (read_disabled_by_stream_ > 0) {
+    --read_disabled_by_stream_;
+    callbacks_->readDisable(false);
+  }
+}
+
+void ConnectionManager::onAboveWriteBufferHighWatermark() {
+  above_high_watermark_ = true;
+  auto copy = downstream_watermark_callbacks_;
+  for (auto* cb : copy) cb->onAboveWriteBufferHighWatermark();
+}
+
+void ConnectionManager::onBelowWriteBufferLowWatermark() {
+  above_high_watermark_ = false;
+  auto copy = downstream_watermark_callbacks_;
+  for (auto* cb : copy) cb->onBelowWriteBufferLowWatermark();
+}
+
+}  // namespace interpose::hcm

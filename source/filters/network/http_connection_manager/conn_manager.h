@@ -1,0 +1,93 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/interpose/network_filter.h"
+#include "source/common/timer.h"
+#include "source/filters/network/http_connection_manager/config.h"
+#include "source/http/filter_manager.h"
+#include "source/http/http1/parser.h"
+
+namespace interpose::hcm {
+
+// The HTTP/1.1 connection manager: parses requests with llhttp, runs each through the HTTP
+// filters (one stream at a time, so pipelined requests are answered in order), frames the
+// responses, and turns CONNECT into an inner connection for the listener's chain selection.
+class ConnectionManager : public NetworkFilter,
+                          public http1::Parser::Handler,
+                          public http::StreamEncoder,
+                          public WatermarkCallbacks {
+ public:
+  explicit ConnectionManager(std::shared_ptr<const HcmConfig> config);
+  ~ConnectionManager() override;
+
+  // NetworkFilter
+  FilterStatus onNewConnection() override;
+  FilterStatus onData(Buffer& data, bool end_stream) override;
+  void onEvent(ConnectionEvent event) override;
+
+  // http1::Parser::Handler
+  int onHeaders(http1::MessageHead& head) override;
+  void onBody(std::string_view data) override;
+  void onMessageComplete(std::unique_ptr<HeaderMap> trailers) override;
+
+  // http::StreamEncoder
+  void encodeHeaders(HeaderMap& headers, bool end_stream) override;
+  void encodeData(Buffer& data, bool end_stream) override;
+  void encodeTrailers(HeaderMap& trailers) override;
+  void resetStream(std::string_view reason) override;
+  void addDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) override;
+  void removeDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) override;
+  void readDisableDownstream(bool disable) override;
+  uint32_t bufferLimit() const override { return callbacks_->bufferLimit(); }
+
+  // WatermarkCallbacks (the client connection's write buffer)
+  void onAboveWriteBufferHighWatermark() override;
+  void onBelowWriteBufferLowWatermark() override;
+
+ private:
+  enum class Framing { None, Length, Chunked, Close };
+  void dispatch();
+  void protocolError(int status, std::string_view reason, uint32_t flag);
+  void onResponseComplete();
+  void finishStream();
+  void startTunnel();
+  void closeConnection(CloseType type);
+  void armIdleTimer();
+  void onIdleTick();
+  template <typename F>
+  void post(F&& f);
+
+  std::shared_ptr<const HcmConfig> config_;
+  std::unique_ptr<http1::Parser> parser_;
+  std::unique_ptr<http::FilterManager> stream_;
+  std::unique_ptr<NetworkFilterCallbacks::InnerConnection> tunnel_;
+  std::unique_ptr<Timer> header_timer_;
+  std::unique_ptr<Timer> idle_timer_;
+  std::chrono::steady_clock::time_point idle_since_;
+  Buffer input_;
+  std::vector<WatermarkCallbacks*> downstream_watermark_callbacks_;
+  std::shared_ptr<char> life_ = std::make_shared<char>();
+
+  // Current exchange.
+  bool request_complete_ = false;
+  bool response_complete_ = false;
+  bool head_request_ = false;
+  bool connect_request_ = false;
+  bool client_http10_ = false;
+  bool client_keep_alive_ = true;
+  bool close_after_response_ = false;
+  Framing framing_ = Framing::None;
+  std::optional<std::pair<int, std::string>> header_error_;  // set by onHeaders to abort
+
+  bool client_eof_ = false;
+  bool closed_ = false;
+  bool above_high_watermark_ = false;
+  bool paused_for_pipeline_ = false;
+  int read_disabled_by_stream_ = 0;
+};
+
+}  // namespace interpose::hcm

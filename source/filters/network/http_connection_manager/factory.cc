@@ -1,0 +1,17 @@
+#include "api/interpose/registry.h"
+#include "source/filters/network/http_connection_manager/conn_manager.h"
+
+namespace interpose::hcm {
+
+class HttpConnectionManagerFactory : public NetworkFilterFactory {
+ public:
+  std::string name() const override { return "http_connection_manager"; }
+  NetworkFilterFactoryCb create(const ConfigNode& config) const override {
+    auto parsed = std::make_shared<const HcmConfig>(parseHcmConfig(config));
+    return [parsed] { return std::make_unique<ConnectionManager>(parsed); };
+  }
+};
+
+INTERPOSE_REGISTER_NETWORK_FILTER(HttpConnectionManagerFactory);
+
+}  // namespace interpose::hcm

@@ -1,0 +1,122 @@
+#include "source/http/upstream_pool.h"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+
+#include "source/common/logger.h"
+
+namespace interpose::http {
+
+// An idle connection: the pool is its reader, and any byte or close event retires it.
+class UpstreamPool::Idle : public network::Connection::Callbacks {
+ public:
+  Idle(UpstreamPool& pool, std::string key, network::ConnectionPtr connection)
+      : pool_(pool), key_(std::move(key)), connection_(std::move(connection)),
+        timer_(pool.io_, [this] { retire(); }) {
+    connection_->setCallbacks(this);
+    connection_->startReading();
+    timer_.enable(pool.options_.idle_timeout);
+  }
+  ~Idle() override {
+    if (connection_) {
+      connection_->setCallbacks(nullptr);
+      connection_->close(CloseType::NoFlush);
+    }
+  }
+  // Hands the connection out; this object is then destroyed by the pool.
+  network::ConnectionPtr take() {
+    timer_.disable();
+    connection_->setCallbacks(nullptr);
+    return std::move(connection_);
+  }
+  const std::string& key() const { return key_; }
+
+  void onRead(Buffer& data, bool end_stream) override { retire(); }
+  void onEvent(ConnectionEvent event) override { retire(); }
+
+ private:
+  void retire() {
+    // Deferred: we may be inside the connection's own callback.
+    boost::asio::post(pool_.io_, [alive = std::weak_ptr<bool>(pool_.alive_), pool = &pool_, self = this] {
+      if (alive.lock()) pool->removeIdle(self);
+    });
+  }
+
+  UpstreamPool& pool_;
+  std::string key_;
+  network::ConnectionPtr connection_;
+  Timer timer_;
+};
+
+UpstreamPool::UpstreamPool(boost::asio::io_context& io, Options options)
+    : io_(io), options_(options), dns_(io, options.dns_ttl) {}
+
+UpstreamPool::~UpstreamPool() { *alive_ = false; }
+
+size_t UpstreamPool::idleCount() const {
+  size_t n = 0;
+  for (const auto& [k, list] : idle_) n += list.size();
+  return n;
+}
+
+void UpstreamPool::removeIdle(Idle* idle) {
+  auto it = idle_.find(idle->key());
+  if (it == idle_.end()) return;
+  auto& list = it->second;
+  std::erase_if(list, [&](const std::unique_ptr<Idle>& p) { return p.get() == idle; });
+  if (list.empty()) idle_.erase(it);
+}
+
+void UpstreamPool::acquire(const std::string& host, uint16_t port, Callback callback, std::weak_ptr<void> alive) {
+  auto it = idle_.find(key(host, port));
+  while (it != idle_.end() && !it->second.empty()) {
+    // Most recently used first: it is the least likely to have been closed by the origin.
+    std::unique_ptr<Idle> idle = std::move(it->second.back());
+    it->second.pop_back();
+    if (it->second.empty()) idle_.erase(it);
+    network::ConnectionPtr connection = idle->take();
+    if (connection && connection->isOpen()) {
+      Result result;
+      result.connection = std::move(connection);
+      result.reused = true;
+      result.endpoint = result.connection->remoteAddress();
+      callback(std::move(result));
+      return;
+    }
+    it = idle_.find(key(host, port));
+  }
+  auto options = options_;
+  auto& io = io_;
+  dns_.resolve(host, port, [&io, options, callback = std::move(callback), alive](const network::DnsCache::Result& dns) {
+    if (alive.expired()) return;
+    if (!dns.error.empty()) {
+      Result result;
+      result.error = dns.error;
+      result.dns_failure = true;
+      callback(std::move(result));
+      return;
+    }
+    network::connectTo(io, dns.endpoints, options.connect_timeout, options.buffer_limit,
+                       [callback, alive](network::ConnectResult connected) {
+                         if (alive.expired()) return;
+                         Result result;
+                         result.connection = std::move(connected.connection);
+                         result.error = std::move(connected.error);
+                         result.timed_out = connected.timed_out;
+                         result.endpoint = std::move(connected.endpoint);
+                         callback(std::move(result));
+                       });
+  });
+}
+
+void UpstreamPool::release(const std::string& host, uint16_t port, network::ConnectionPtr connection) {
+  if (!connection || !connection->isOpen() || connection->bufferedBytes() > 0) return;
+  auto& list = idle_[key(host, port)];
+  if (list.size() >= options_.max_idle_per_origin) {
+    connection->close(CloseType::NoFlush);
+    return;
+  }
+  list.push_back(std::make_unique<Idle>(*this, key(host, port), std::move(connection)));
+}
+
+}  // namespace interpose::http

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "source/common/timer.h"
+#include "source/network/connection.h"
+#include "source/network/dns_cache.h"
+
+namespace interpose::http {
+
+// Per-worker pool of keep-alive connections to origins, keyed by "host:port". Idle
+// connections are watched: if the origin closes one or sends stray bytes, it is dropped, so a
+// request is rarely handed a dead connection; each also expires after an idle timeout.
+class UpstreamPool {
+ public:
+  struct Options {
+    std::chrono::milliseconds connect_timeout{5000};
+    std::chrono::milliseconds idle_timeout{60000};
+    std::chrono::milliseconds dns_ttl{60000};
+    size_t max_idle_per_origin = 256;
+    uint32_t buffer_limit = 1024 * 1024;
+  };
+  struct Result {
+    network::ConnectionPtr connection;
+    bool reused = false;
+    std::string error;  // why no connection: DNS or connect failure
+    bool dns_failure = false;
+    bool timed_out = false;
+    std::string endpoint;
+  };
+  using Callback = std::function<void(Result)>;
+
+  UpstreamPool(boost::asio::io_context& io, Options options);
+  ~UpstreamPool();
+
+  // Hands out an idle connection at once, or resolves and connects. The callback is not
+  // called after `cancel` (the returned token) is reset by the caller.
+  void acquire(const std::string& host, uint16_t port, Callback callback, std::weak_ptr<void> alive);
+  // Takes back a connection that finished an exchange cleanly and may be reused.
+  void release(const std::string& host, uint16_t port, network::ConnectionPtr connection);
+  size_t idleCount() const;
+
+ private:
+  class Idle;
+  static std::string key(const std::string& host, uint16_t port) { return host + ":" + std::to_string(port); }
+  void removeIdle(Idle* idle);
+
+  boost::asio::io_context& io_;
+  Options options_;
+  network::DnsCache dns_;
+  std::map<std::string, std::vector<std::unique_ptr<Idle>>> idle_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace interpose::http
