@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <climits>
 
@@ -82,6 +84,13 @@ bool appendHeader(const HeaderMap* headers, const std::string& name, std::string
   return found;
 }
 
+// std::to_chars rather than std::to_string: no allocation per field per line.
+void appendNumber(uint64_t value, std::string& out) {
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof(digits), value);
+  out.append(digits, result.ptr);
+}
+
 bool appendNonEmpty(std::string_view value, std::string& out) {
   if (value.empty()) return false;
   out.append(value);
@@ -139,7 +148,10 @@ std::optional<Command> Command::parse(std::string_view spec, std::string& error)
 
   const CommandSpec* found = nullptr;
   for (const CommandSpec& candidate : kCommands) {
-    if (candidate.name == name) found = &candidate;
+    if (candidate.name == name) {
+      found = &candidate;
+      break;
+    }
   }
   if (found == nullptr) {
     error = str::cat("unknown command %", spec, "%");
@@ -237,20 +249,22 @@ bool Command::evaluateUntruncated(const StreamInfo& info, std::string& out) cons
              appendHeader(info.response_headers, fallback_header_, out);
     case Kind::kResponseCode:
       // 0 when no response was sent, as Envoy logs it, so the field is always a number.
-      out.append(std::to_string(info.response_code));
+      appendNumber(static_cast<uint64_t>(std::max(info.response_code, 0)), out);
       return true;
     case Kind::kResponseFlags:
       appendResponseFlags(info.response_flags, out);
       return true;
     case Kind::kBytesReceived:
-      out.append(std::to_string(info.bytes_received));
+      appendNumber(info.bytes_received, out);
       return true;
     case Kind::kBytesSent:
-      out.append(std::to_string(info.bytes_sent));
+      appendNumber(info.bytes_sent, out);
       return true;
     case Kind::kDuration:
-      out.append(std::to_string(
-          std::chrono::duration_cast<std::chrono::milliseconds>(info.duration()).count()));
+      appendNumber(
+          static_cast<uint64_t>(std::max<int64_t>(
+              std::chrono::duration_cast<std::chrono::milliseconds>(info.duration()).count(), 0)),
+          out);
       return true;
     case Kind::kDownstreamRemoteAddress:
       return connection != nullptr && appendNonEmpty(connection->remote_address, out);
@@ -270,7 +284,7 @@ bool Command::evaluateUntruncated(const StreamInfo& info, std::string& out) cons
       return appendNonEmpty(hostname_, out);
     case Kind::kConnectionId:
       if (connection == nullptr) return false;
-      out.append(std::to_string(connection->id));
+      appendNumber(connection->id, out);
       return true;
     case Kind::kListenerName:
       return connection != nullptr && appendNonEmpty(connection->listener_name, out);

@@ -83,11 +83,12 @@ FormatString FormatString::compile(std::string_view format, const ConfigNode& wh
     }
     end = format.find('%', end);
     if (end == std::string_view::npos) {
-      where.fail(str::cat("unterminated command '", format.substr(percent), "' at offset ",
-                          percent, " of the format string: missing closing '%'"));
+      where.fail(str::cat("unterminated command '", format.substr(percent), "' at offset ", percent,
+                          " of the format string: missing closing '%'"));
     }
     std::string error;
-    std::optional<Command> command = Command::parse(format.substr(percent + 1, end - percent - 1), error);
+    std::optional<Command> command =
+        Command::parse(format.substr(percent + 1, end - percent - 1), error);
     if (!command) where.fail(str::cat(error, " at offset ", percent, " of the format string"));
     flushLiteral();
     result.parts_.push_back(Part{{}, {}, std::move(command)});

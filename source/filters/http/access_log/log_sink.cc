@@ -90,11 +90,18 @@ LogSink::LogSink(int fd, bool owns_fd, std::string name, size_t max_pending_byte
     : fd_(fd), owns_fd_(owns_fd), name_(std::move(name)), max_pending_bytes_(max_pending_bytes) {
   // The writer thread takes no signals: they belong to the threads that handle them, and a
   // blocked SIGPIPE turns writing to a closed pipe into an EPIPE error instead of death.
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  // The new thread inherits the creator's mask, so block everything around its creation
+  // (restoring the mask even when std::thread throws).
+  struct BlockSignals {
+    BlockSignals() {
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_SETMASK, &all, &previous);
+    }
+    ~BlockSignals() { pthread_sigmask(SIG_SETMASK, &previous, nullptr); }
+    sigset_t previous;
+  } blocked;
   writer_ = std::thread([this] { run(); });
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 LogSink::~LogSink() {

@@ -1,0 +1,136 @@
+#include "source/config/server_config.h"
+
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "api/interpose/config_node.h"
+#include "api/interpose/registry.h"
+#include "api/interpose/strings.h"
+#include "source/http/request_target.h"
+
+namespace interpose::config {
+namespace {
+
+network::FilterChainMatch parseMatch(const ConfigNode& node) {
+  node.expectMap({"destination_port", "server_names", "source_cidrs", "tunneled"});
+  network::FilterChainMatch match;
+  if (node.has("destination_port")) {
+    match.destination_port = static_cast<uint16_t>(node.child("destination_port").integer(1, 65535));
+  }
+  for (const auto& name : node.child("server_names").list()) {
+    std::string pattern = str::toLower(name.str());
+    std::string_view rest = pattern;
+    if (rest.starts_with("*.")) rest.remove_prefix(2);
+    if (rest.empty() || rest.find('*') != std::string_view::npos ||
+        rest.find_first_of(" /:") != std::string_view::npos) {
+      name.fail("expected a host name, optionally starting with '*.' (e.g. *.example.com)");
+    }
+    match.server_names.push_back(pattern);
+  }
+  for (const auto& cidr : node.child("source_cidrs").list()) {
+    auto parsed = network::Cidr::parse(cidr.str());
+    if (!parsed) cidr.fail("expected an address range such as 10.0.0.0/8 or ::1/128");
+    match.source_cidrs.push_back(*parsed);
+  }
+  if (node.has("tunneled")) match.tunneled = node.child("tunneled").boolean();
+  return match;
+}
+
+network::FilterChain parseChain(const ConfigNode& node) {
+  node.expectMap({"name", "match", "filters"});
+  network::FilterChain chain;
+  chain.name = node.str("name", "");
+  chain.match = parseMatch(node.child("match"));
+  auto filters = node.required("filters").list();
+  if (filters.empty()) node.child("filters").fail("expected at least one network filter");
+  for (const auto& f : filters) {
+    f.expectMap({"name", "config"});
+    std::string name = f.required("name").str();
+    const NetworkFilterFactory* factory = NetworkFilterRegistry::get().find(name);
+    if (!factory) {
+      f.child("name").fail(str::cat("unknown network filter '", name, "'; known: ",
+                                    str::join(NetworkFilterRegistry::get().names(), ", ")));
+    }
+    chain.filter_factories.push_back(factory->create(f.child("config")));
+  }
+  return chain;
+}
+
+ListenerConfig parseListener(const ConfigNode& node) {
+  node.expectMap({"name", "address", "buffer_limit", "filter_chains"});
+  ListenerConfig listener;
+  listener.name = node.required("name").str();
+  ConfigNode address = node.required("address");
+  listener.address_text = address.str();
+  auto split = http::splitAuthority(listener.address_text, 0);
+  boost::system::error_code ec;
+  boost::asio::ip::address ip;
+  if (split) ip = boost::asio::ip::make_address(split->first, ec);
+  if (!split || ec || split->second == 0) {
+    address.fail("expected IP:PORT such as 127.0.0.1:8080 or [::1]:8080");
+  }
+  listener.address = boost::asio::ip::tcp::endpoint(ip, split->second);
+  uint64_t limit = node.bytes("buffer_limit", listener.buffer_limit);
+  if (limit < 16 * 1024 || limit > 64 * 1024 * 1024) {
+    node.child("buffer_limit").fail("expected a size between 16KiB and 64MiB");
+  }
+  listener.buffer_limit = static_cast<uint32_t>(limit);
+  auto chains = node.required("filter_chains").list();
+  if (chains.empty()) node.child("filter_chains").fail("expected at least one filter chain");
+  for (const auto& chain : chains) listener.filter_chains.push_back(parseChain(chain));
+  return listener;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view yaml, const std::string& file) {
+  auto file_name = std::make_shared<const std::string>(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        str::cat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": invalid YAML: ", e.msg));
+  }
+  auto config = std::make_shared<ServerConfig>();
+  config->source = file;
+  try {
+    ConfigNode top(root, "", file_name);
+    if (!top.defined()) top.fail("the config is empty; expected a map with 'listeners'");
+    top.expectMap({"listeners", "drain_timeout"});
+    config->drain_timeout = top.duration("drain_timeout", config->drain_timeout);
+    auto listeners = top.required("listeners").list();
+    if (listeners.empty()) top.child("listeners").fail("expected at least one listener");
+    std::set<std::string> names;
+    std::set<std::string> addresses;
+    for (const auto& node : listeners) {
+      ListenerConfig listener = parseListener(node);
+      if (!names.insert(listener.name).second) {
+        node.child("name").fail(str::cat("duplicate listener name '", listener.name, "'"));
+      }
+      std::string address = network::formatEndpoint(listener.address);
+      if (!addresses.insert(address).second) {
+        node.child("address").fail(str::cat("another listener already uses ", address));
+      }
+      config->listeners.push_back(std::move(listener));
+    }
+  } catch (const ConfigError& e) {
+    return absl::InvalidArgumentError(e.what());
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        str::cat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  }
+  return std::shared_ptr<const ServerConfig>(std::move(config));
+}
+
+absl::StatusOr<std::shared_ptr<const ServerConfig>> loadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(str::cat(path, ": cannot open config file: ", std::strerror(errno)));
+  std::stringstream text;
+  text << in.rdbuf();
+  return parseConfig(text.str(), path);
+}
+
+}  // namespace interpose::config

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "source/network/connection.h"
+#include "source/network/filter_chain.h"
+
+namespace interpose::config {
+
+struct ListenerConfig {
+  std::string name;
+  std::string address_text;
+  boost::asio::ip::tcp::endpoint address;
+  uint32_t buffer_limit = 1024 * 1024;  // per connection and direction: the high watermark
+  std::vector<network::FilterChain> filter_chains;
+};
+
+struct ServerConfig {
+  std::string source;  // file name, or "<embedded default>"
+  std::vector<ListenerConfig> listeners;
+  std::chrono::milliseconds drain_timeout{5000};
+};
+
+// Parses and validates a whole config, running every filter factory on its own `config`.
+// Errors read "FILE:LINE:COLUMN: KEY.PATH: what was expected".
+absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view yaml, const std::string& file);
+absl::StatusOr<std::shared_ptr<const ServerConfig>> loadConfigFile(const std::string& path);
+
+// The config used when no -c is given: a forward proxy on 127.0.0.1:8080 that logs every
+// request to stdout and tunnels CONNECT.
+extern const std::string_view kDefaultConfig;
+
+}  // namespace interpose::config

@@ -1,0 +1,296 @@
+#include "source/filters/http/router/router.h"
+
+#include "api/interpose/strings.h"
+#include "source/common/logger.h"
+#include "source/http/http1/serializer.h"
+#include "source/http/request_target.h"
+
+namespace interpose::router {
+namespace {
+constexpr size_t kMaxResponseHeaders = 256 * 1024;
+}
+
+Router::Router(std::shared_ptr<const RouterConfig> config) : config_(std::move(config)) {}
+
+Router::~Router() { onDestroy(); }
+
+http::UpstreamPool& Router::pool() {
+  // One pool per worker and router config: connections never cross threads.
+  return decoder_callbacks_->worker().local<http::UpstreamPool>(config_.get(), [this] {
+    return std::make_shared<http::UpstreamPool>(decoder_callbacks_->worker().ioContext(), config_->pool);
+  });
+}
+
+FilterHeadersStatus Router::decodeHeaders(HeaderMap& headers, bool end_stream) {
+  // CONNECT belongs to the connection manager, which turns it into an inner connection.
+  if (headers.method() == "CONNECT") return FilterHeadersStatus::Continue;
+  if (headers.scheme() == "https") {
+    decoder_callbacks_->sendLocalReply(501, "https:// request targets need TLS to the origin, which this build does not do yet\n",
+                                       {}, "https_upstream_unsupported");
+    return FilterHeadersStatus::StopIteration;
+  }
+  auto target = http::splitAuthority(headers.authority(), 80);
+  if (!target) {
+    decoder_callbacks_->sendLocalReply(400, "invalid or missing request authority\n", {}, "invalid_authority");
+    return FilterHeadersStatus::StopIteration;
+  }
+  host_ = target->first;
+  port_ = target->second;
+  head_request_ = headers.method() == "HEAD";
+  request_has_body_ = !end_stream;
+  request_end_ = end_stream;
+
+  HeaderMap fields;
+  fields.add("host", headers.authority());
+  for (const auto& [name, value] : headers) {
+    if (name[0] != ':') fields.add(name, value);
+  }
+  request_chunked_ = request_has_body_ && !fields.has("content-length");
+  if (request_chunked_) fields.add("transfer-encoding", "chunked");
+  http1::writeRequestHead(fields, headers.method(), headers.path(), request_head_);
+
+  response_timer_ = std::make_unique<Timer>(decoder_callbacks_->worker().ioContext(), [this] {
+    upstreamFailed(504, str::cat("upstream response timeout (", host_, ":", port_, ")"),
+                   response_flags::kUpstreamRequestTimeout);
+  });
+  decoder_callbacks_->addDownstreamWatermarkCallbacks(downstream_watermarks_);
+  watching_downstream_ = true;
+  connect();
+  return FilterHeadersStatus::Continue;
+}
+
+void Router::connect() {
+  pool().acquire(
+      host_, port_, [this](http::UpstreamPool::Result result) { onPoolResult(std::move(result)); },
+      std::weak_ptr<void>(life_));
+}
+
+void Router::onPoolResult(http::UpstreamPool::Result result) {
+  StreamInfo& info = decoder_callbacks_->streamInfo();
+  if (!result.connection) {
+    if (result.dns_failure) {
+      upstreamFailed(502, result.error, response_flags::kNoHealthyUpstream);
+    } else if (result.timed_out) {
+      upstreamFailed(504, str::cat("upstream connect timeout (", host_, ":", port_, ")"),
+                     response_flags::kUpstreamConnectionFailure);
+    } else {
+      upstreamFailed(502, str::cat("upstream connect error: ", result.error, " (", result.endpoint, ")"),
+                     response_flags::kUpstreamConnectionFailure);
+    }
+    return;
+  }
+  upstream_ = std::move(result.connection);
+  reused_ = result.reused;
+  info.upstream_host = result.endpoint;
+  info.upstream_protocol = "HTTP/1.1";
+  parser_ = std::make_unique<http1::Parser>(http1::Parser::Type::Response, *this, kMaxResponseHeaders);
+  upstream_->setCallbacks(this);
+  upstream_->startReading();
+
+  Buffer out;
+  out.add(request_head_);
+  out.move(pending_body_);
+  upstream_->write(out, false);
+  pauseDownstream(false);
+  if (request_end_) requestFinished();
+}
+
+FilterDataStatus Router::decodeData(Buffer& data, bool end_stream) {
+  Buffer encoded;
+  if (request_chunked_) {
+    http1::writeChunk(data.view(), encoded);
+    if (end_stream) http1::writeLastChunk(nullptr, encoded);
+  } else {
+    encoded.move(data);
+  }
+  data.clear();
+  sendUpstream(encoded);
+  if (end_stream) {
+    request_end_ = true;
+    if (upstream_) requestFinished();
+  }
+  return FilterDataStatus::Continue;
+}
+
+FilterTrailersStatus Router::decodeTrailers(HeaderMap& trailers) {
+  Buffer encoded;
+  if (request_chunked_) http1::writeLastChunk(&trailers, encoded);
+  sendUpstream(encoded);
+  request_end_ = true;
+  if (upstream_) requestFinished();
+  return FilterTrailersStatus::Continue;
+}
+
+void Router::sendUpstream(Buffer& data) {
+  if (data.empty()) return;
+  if (upstream_) {
+    upstream_->write(data, false);
+    return;
+  }
+  pending_body_.move(data);
+  // Until the origin is connected the body waits here; past the limit, stop the client.
+  if (pending_body_.size() > decoder_callbacks_->bufferLimit()) pauseDownstream(true);
+}
+
+void Router::requestFinished() {
+  if (!response_started_) response_timer_->enable(config_->response_timeout);
+}
+
+void Router::pauseDownstream(bool pause) {
+  if (pause == downstream_paused_) return;
+  downstream_paused_ = pause;
+  decoder_callbacks_->readDisableDownstream(pause);
+}
+
+// ---- the origin's response ----
+
+void Router::onRead(Buffer& data, bool end_stream) {
+  while (!data.empty() && parser_) {
+    if (response_done_) {
+      leftover_bytes_ = true;  // bytes after a complete response: never reuse this connection
+      data.clear();
+      break;
+    }
+    size_t consumed = 0;
+    auto result = parser_->execute(data.view(), consumed);
+    data.drain(consumed);
+    if (result == http1::Parser::Result::Paused) {
+      if (!response_done_) parser_->resume();  // an interim (1xx) response ended
+      continue;
+    }
+    if (result == http1::Parser::Result::Error || result == http1::Parser::Result::Upgrade) {
+      std::string why = result == http1::Parser::Result::Error ? parser_->errorReason() : "unexpected upgrade";
+      upstreamFailed(502, str::cat("upstream sent an invalid response: ", why),
+                     response_flags::kUpstreamProtocolError);
+      return;
+    }
+  }
+  if (end_stream && !response_done_ && parser_) {
+    // The origin closed: that ends a body delimited by the connection, or cuts a response short.
+    auto result = parser_->finish();
+    if (result != http1::Parser::Result::Paused && !response_done_) onEvent(ConnectionEvent::RemoteClose);
+  }
+}
+
+int Router::onHeaders(http1::MessageHead& head) {
+  if (head.status < 200) {
+    interim_ = true;  // 100 Continue and friends: the client already got ours
+    return http1::Parser::kParseBody;
+  }
+  interim_ = false;
+  response_timer_->disable();
+  StreamInfo& info = decoder_callbacks_->streamInfo();
+  info.first_upstream_byte = StreamInfo::Clock::now();
+  upstream_keep_alive_ = head.keep_alive;
+  auto headers = std::move(head.headers);
+  http1::removeHopByHopHeaders(*headers);
+  headers->add(":status", std::to_string(head.status));
+  bool no_body = head_request_ || head.status == 204 || head.status == 304 ||
+                 (head.has_content_length && head.content_length == 0);
+  response_started_ = true;
+  request_head_.clear();
+  if (no_body) response_end_sent_ = true;
+  decoder_callbacks_->encodeHeaders(std::move(headers), no_body);
+  return head_request_ ? http1::Parser::kSkipBody : http1::Parser::kParseBody;
+}
+
+void Router::onBody(std::string_view data) {
+  if (response_end_sent_) return;
+  Buffer chunk(data);
+  decoder_callbacks_->encodeData(chunk, false);
+}
+
+void Router::onMessageComplete(std::unique_ptr<HeaderMap> trailers) {
+  if (interim_) {
+    interim_ = false;
+    return;
+  }
+  response_done_ = true;
+  if (response_end_sent_) return;
+  response_end_sent_ = true;
+  if (trailers) {
+    decoder_callbacks_->encodeTrailers(std::move(trailers));
+  } else {
+    Buffer empty;
+    decoder_callbacks_->encodeData(empty, true);
+  }
+}
+
+void Router::onEvent(ConnectionEvent event) {
+  if (response_done_) {
+    upstream_.reset();
+    return;
+  }
+  upstream_->setCallbacks(nullptr);
+  upstream_.reset();
+  if (!response_started_ && reused_ && !request_has_body_ && !retried_) {
+    // A kept-alive connection the origin had already closed: try once on a fresh one.
+    retried_ = true;
+    reused_ = false;
+    parser_.reset();
+    connect();
+    return;
+  }
+  if (!response_started_) {
+    upstreamFailed(502, str::cat("upstream connection closed before a response (", host_, ":", port_, ")"),
+                   response_flags::kUpstreamConnectionTermination);
+  } else {
+    decoder_callbacks_->streamInfo().response_flags |= response_flags::kUpstreamConnectionTermination;
+    decoder_callbacks_->resetStream("upstream connection closed mid-response");
+  }
+}
+
+void Router::upstreamFailed(int status, std::string_view message, uint32_t flag) {
+  response_timer_->disable();
+  decoder_callbacks_->streamInfo().response_flags |= flag;
+  releaseUpstream(false);
+  decoder_callbacks_->sendLocalReply(status, str::cat(message, "\n"), {}, message);
+}
+
+// ---- flow control ----
+
+void Router::onAboveWriteBufferHighWatermark() { pauseDownstream(true); }
+void Router::onBelowWriteBufferLowWatermark() { pauseDownstream(false); }
+
+void Router::DownstreamWatermarks::onAboveWriteBufferHighWatermark() {
+  if (!router.upstream_) return;
+  ++router.upstream_read_disabled_;
+  router.upstream_->readDisable(true);
+}
+
+void Router::DownstreamWatermarks::onBelowWriteBufferLowWatermark() {
+  if (!router.upstream_ || router.upstream_read_disabled_ == 0) return;
+  --router.upstream_read_disabled_;
+  router.upstream_->readDisable(false);
+}
+
+// ---- teardown ----
+
+void Router::releaseUpstream(bool reusable) {
+  if (!upstream_) return;
+  upstream_->setCallbacks(nullptr);
+  while (upstream_read_disabled_ > 0) {
+    --upstream_read_disabled_;
+    upstream_->readDisable(false);
+  }
+  if (reusable) {
+    pool().release(host_, port_, std::move(upstream_));
+  } else {
+    upstream_->close(CloseType::NoFlush);
+  }
+  upstream_.reset();
+}
+
+void Router::onDestroy() {
+  if (!life_) return;
+  life_.reset();
+  if (response_timer_) response_timer_->disable();
+  if (watching_downstream_) {
+    decoder_callbacks_->removeDownstreamWatermarkCallbacks(downstream_watermarks_);
+    watching_downstream_ = false;
+  }
+  pauseDownstream(false);
+  releaseUpstream(response_done_ && request_end_ && upstream_keep_alive_ && !leftover_bytes_);
+}
+
+}  // namespace interpose::router

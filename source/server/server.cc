@@ -1,0 +1,66 @@
+#include "source/server/server.h"
+
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+
+#include "api/interpose/strings.h"
+#include "source/common/logger.h"
+#include "source/common/timer.h"
+
+namespace interpose::server {
+
+Server::Server(std::shared_ptr<const config::ServerConfig> config, uint32_t concurrency)
+    : config_(std::move(config)), concurrency_(concurrency) {}
+
+Server::~Server() { workers_.clear(); }
+
+absl::Status Server::run() {
+  // A client that disconnects mid-write must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  for (uint32_t i = 0; i < concurrency_; ++i) {
+    auto worker = std::make_unique<WorkerImpl>(i, config_);
+    if (auto status = worker->bind(); !status.ok()) return status;
+    workers_.push_back(std::move(worker));
+  }
+  for (auto& worker : workers_) worker->start();
+  auto addresses = workers_.front()->boundAddresses();
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    log::info("listening on ", addresses[i], " (listener '", config_->listeners[i].name, "', ", concurrency_,
+              concurrency_ == 1 ? " worker)" : " workers)");
+  }
+
+  boost::asio::io_context main_loop(1);
+  boost::asio::signal_set signals(main_loop, SIGINT, SIGTERM);
+  auto drain_deadline = std::chrono::steady_clock::now();
+  std::function<void()> check_drained;
+  Timer poll(main_loop, [&] { check_drained(); });
+  check_drained = [&] {
+    size_t active = 0;
+    for (auto& w : workers_) active += w->activeConnections();
+    if (active == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
+      if (active > 0) log::warn("drain timeout: closing ", active, " connection(s) still open");
+      main_loop.stop();
+      return;
+    }
+    poll.enable(std::chrono::milliseconds(50));
+  };
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    log::info("received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ": draining (up to ",
+              config_->drain_timeout.count(), " ms)");
+    drain_deadline = std::chrono::steady_clock::now() + config_->drain_timeout;
+    for (auto& w : workers_) w->startDrain();
+    // A second signal ends at once.
+    signals.async_wait([&](boost::system::error_code ec2, int) {
+      if (!ec2) main_loop.stop();
+    });
+    check_drained();
+  });
+  main_loop.run();
+  for (auto& w : workers_) w->stop();
+  workers_.clear();
+  log::info("stopped");
+  return absl::OkStatus();
+}
+
+}  // namespace interpose::server

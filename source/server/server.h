@@ -1,0 +1,26 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "source/config/server_config.h"
+#include "source/server/worker_impl.h"
+
+namespace interpose::server {
+
+// Owns the workers. run() blocks until SIGINT or SIGTERM, then drains: listeners close,
+// in-flight exchanges finish (up to the config's drain_timeout), and it returns.
+class Server {
+ public:
+  Server(std::shared_ptr<const config::ServerConfig> config, uint32_t concurrency);
+  ~Server();
+  absl::Status run();
+
+ private:
+  std::shared_ptr<const config::ServerConfig> config_;
+  uint32_t concurrency_;
+  std::vector<std::unique_ptr<WorkerImpl>> workers_;
+};
+
+}  // namespace interpose::server

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "api/interpose/worker.h"
+#include "absl/status/status.h"
+#include "source/common/timer.h"
+#include "source/config/server_config.h"
+#include "source/network/connection.h"
+
+namespace interpose::server {
+
+class ServerConnection;
+
+// One event-loop thread. It accepts on its own SO_REUSEPORT socket for every listener, so the
+// kernel spreads new connections across workers, and each connection lives and dies here.
+class WorkerImpl : public Worker {
+ public:
+  WorkerImpl(uint32_t index, std::shared_ptr<const config::ServerConfig> config);
+  ~WorkerImpl() override;
+
+  // Opens this worker's listening sockets (on the caller's thread, so bind errors surface
+  // before anything runs).
+  absl::Status bind();
+  void start();
+  // Stops accepting; idle connections close, busy ones finish their current exchange.
+  void startDrain();
+  void stop();
+  size_t activeConnections() const { return active_.load(); }
+  std::vector<std::string> boundAddresses() const;
+
+  boost::asio::io_context& ioContext() override { return io_; }
+  uint32_t index() const override { return index_; }
+  bool draining() const override { return draining_.load(std::memory_order_relaxed); }
+
+  void removeConnection(ServerConnection* connection);
+
+ private:
+  struct Listener {
+    const config::ListenerConfig* config;
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+    std::unique_ptr<Timer> retry;
+  };
+  void accept(Listener& listener);
+
+  boost::asio::io_context io_{1};
+  uint32_t index_;
+  std::shared_ptr<const config::ServerConfig> config_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<ServerConnection*, std::unique_ptr<ServerConnection>> connections_;
+  std::atomic<size_t> active_{0};
+  std::atomic<bool> draining_{false};
+  std::thread thread_;
+};
+
+}  // namespace interpose::server
