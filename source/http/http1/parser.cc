@@ -30,6 +30,7 @@ int Parser::onMessageBegin(llhttp_t* p) {
   s.value_.clear();
   s.in_value_ = false;
   s.head_ = MessageHead{};
+  s.connect_ = false;
   s.head_.headers = std::make_unique<HeaderMap>();
   s.trailers_.reset();
   return 0;
@@ -52,6 +53,8 @@ int Parser::onUrl(llhttp_t* p, const char* at, size_t len) {
 
 void Parser::flushField() {
   if (field_.empty() && !in_value_) return;
+  // llhttp lets "Name : value" through; RFC 9112 5.1 says reject it (a smuggling vector).
+  if (!isValidHeaderName(field_) && invalid_header_.empty()) invalid_header_ = field_;
   HeaderMap& target = headers_done_ ? *(trailers_ ? trailers_ : (trailers_ = std::make_unique<HeaderMap>()))
                                     : *head_.headers;
   // Obsolete line folding is rejected by llhttp; surrounding whitespace is not part of a value.
@@ -78,6 +81,7 @@ int Parser::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
 int Parser::onHeadersComplete(llhttp_t* p) {
   Parser& s = self(p);
   s.flushField();
+  if (!s.invalid_header_.empty()) return -1;
   s.headers_done_ = true;
   MessageHead& h = s.head_;
   h.version_major = p->http_major;
@@ -89,12 +93,13 @@ int Parser::onHeadersComplete(llhttp_t* p) {
   h.upgrade = p->upgrade;
   if (s.type_ == Type::Request) {
     h.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
+    s.connect_ = h.method == "CONNECT";
   } else {
     h.status = p->status_code;
   }
   int action = s.handler_.onHeaders(h);
   if (action == kAbort) return -1;
-  if (s.type_ == Type::Request && h.method == "CONNECT") return 2;  // the rest is tunnel
+  if (s.connect_) return 2;  // the rest is tunnel
   return action == kSkipBody ? 1 : 0;
 }
 
@@ -130,9 +135,12 @@ Parser::Result Parser::execute(std::string_view data, size_t& consumed) {
   if (err == HPE_PAUSED_UPGRADE) {
     // Only CONNECT switches protocols here; other Upgrade requests are proxied as plain
     // requests (the Upgrade header is hop-by-hop and removed), so parsing goes on after them.
-    return head_.method == "CONNECT" ? Result::Upgrade : Result::Paused;
+    return connect_ ? Result::Upgrade : Result::Paused;
   }
-  if (header_overflow_) return fail(431, "request header fields too large");
+  if (header_overflow_) {
+    return fail(431, type_ == Type::Request ? "request header fields too large" : "response header fields too large");
+  }
+  if (!invalid_header_.empty()) return fail(400, str::cat("invalid header field name '", invalid_header_, "'"));
   return fail(400, str::cat(llhttp_errno_name(err), ": ", llhttp_get_error_reason(&parser_)));
 }
 

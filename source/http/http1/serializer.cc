@@ -8,7 +8,8 @@ namespace interpose::http1 {
 
 void removeHopByHopHeaders(HeaderMap& headers) {
   // Fields the Connection header names are hop-by-hop too (RFC 9110 7.6.1).
-  for (std::string_view token : str::split(headers.getJoined("connection"), ',')) {
+  const std::string connection = headers.getJoined("connection");
+  for (std::string_view token : str::split(connection, ',')) {
     token = str::trim(token);
     if (!token.empty()) headers.remove(token);
   }

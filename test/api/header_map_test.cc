@@ -1,0 +1,103 @@
+#include "api/interpose/header_map.h"
+
+#include <gtest/gtest.h>
+
+#include "api/interpose/buffer.h"
+
+namespace interpose {
+namespace {
+
+TEST(HeaderMapTest, LookupIsCaseInsensitiveAndNamesAreLowerCased) {
+  HeaderMap h;
+  h.add("Content-Type", "text/plain");
+  EXPECT_EQ(*h.get("content-type"), "text/plain");
+  EXPECT_EQ(*h.get("CONTENT-TYPE"), "text/plain");
+  EXPECT_EQ(h.entries()[0].first, "content-type");
+  EXPECT_EQ(h.get("missing"), nullptr);
+  EXPECT_EQ(h.getOr("missing", "x"), "x");
+}
+
+TEST(HeaderMapTest, PseudoHeadersStayFirst) {
+  HeaderMap h;
+  h.add("host", "a");
+  h.add(":method", "GET");
+  h.add("accept", "*/*");
+  h.add(":path", "/");
+  ASSERT_EQ(h.size(), 4u);
+  EXPECT_EQ(h.entries()[0].first, ":method");
+  EXPECT_EQ(h.entries()[1].first, ":path");
+  EXPECT_EQ(h.method(), "GET");
+  EXPECT_EQ(h.path(), "/");
+}
+
+TEST(HeaderMapTest, SetReplacesAllValuesAddAppends) {
+  HeaderMap h;
+  h.add("x", "1");
+  h.add("x", "2");
+  EXPECT_EQ(h.getJoined("x"), "1, 2");
+  h.set("X", "3");
+  EXPECT_EQ(h.size(), 1u);
+  EXPECT_EQ(h.getJoined("x"), "3");
+  h.set("y", "4");
+  EXPECT_EQ(*h.get("y"), "4");
+}
+
+TEST(HeaderMapTest, RemoveAndRemovePrefix) {
+  HeaderMap h;
+  h.add("x-a", "1");
+  h.add("x-b", "2");
+  h.add("y", "3");
+  EXPECT_EQ(h.remove("Y"), 1u);
+  EXPECT_EQ(h.removePrefix("X-"), 2u);
+  EXPECT_TRUE(h.empty());
+}
+
+TEST(HeaderMapTest, StatusParsesOrZero) {
+  HeaderMap h;
+  EXPECT_EQ(h.status(), 0);
+  h.add(":status", "204");
+  EXPECT_EQ(h.status(), 204);
+  h.set(":status", "abc");
+  EXPECT_EQ(h.status(), 0);
+}
+
+TEST(HeaderMapTest, ValidatesNamesAndValues) {
+  EXPECT_TRUE(isValidHeaderValue("a b\tc"));
+  EXPECT_FALSE(isValidHeaderValue("a\r\nx-injected: 1"));
+  EXPECT_FALSE(isValidHeaderValue(std::string_view("a\0b", 3)));
+  EXPECT_TRUE(isValidHeaderName("x-custom_1"));
+  EXPECT_FALSE(isValidHeaderName("bad name"));
+  EXPECT_FALSE(isValidHeaderName(""));
+}
+
+TEST(BufferTest, AddDrainMove) {
+  Buffer a("hello ");
+  a.add("world");
+  EXPECT_EQ(a.view(), "hello world");
+  a.drain(6);
+  EXPECT_EQ(a.view(), "world");
+  Buffer b("x");
+  b.move(a);
+  EXPECT_EQ(b.view(), "xworld");
+  EXPECT_TRUE(a.empty());
+  b.drain(100);
+  EXPECT_TRUE(b.empty());
+}
+
+TEST(BufferTest, PrepareCommitKeepsOnlyWhatWasRead) {
+  Buffer a("ab");
+  char* space = a.prepare(10);
+  space[0] = 'c';
+  a.commit(1);
+  EXPECT_EQ(a.view(), "abc");
+}
+
+TEST(BufferTest, LargeDrainCompacts) {
+  Buffer a(std::string(200000, 'a'));
+  a.add("tail");
+  a.drain(200000);
+  EXPECT_EQ(a.view(), "tail");
+}
+
+}  // namespace
+}  // namespace interpose
