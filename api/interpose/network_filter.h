@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/interpose/buffer.h"
 #include "api/interpose/config_node.h"
@@ -37,7 +38,8 @@ class NetworkFilterCallbacks {
   virtual void injectReadDataToNextFilters(Buffer& data, bool end_stream) = 0;
   // Writes towards the client: through onWrite() of the filters before this one, then out.
   virtual void write(Buffer& data, bool end_stream) = 0;
-  virtual void close(CloseType type) = 0;
+  // `details` says why, for whoever started this connection (e.g. "connection refused").
+  virtual void close(CloseType type, std::string_view details = {}) = 0;
   // Counted: each readDisable(true) needs a readDisable(false) before reading resumes.
   virtual void readDisable(bool disable) = 0;
   // Told when the bytes queued towards the client cross the high/low watermarks.
@@ -48,15 +50,24 @@ class NetworkFilterCallbacks {
   // Starts an inner connection inside this one (after CONNECT): the listener's filter chain
   // selection runs again with `info` (tunneled = true, server name and destination port from
   // the CONNECT target). The calling filter feeds it with InnerConnection::onData; what the
-  // inner filters write goes out through this filter's write(). Returns nullptr when no
-  // chain matches.
+  // inner filters write goes out through this filter's write(). `callbacks` learns when the
+  // inner chain is ready for bytes (every onNewConnection() went through: a tcp_proxy has
+  // reached its destination), or that it closed before that; either may be called before
+  // this returns. Returns nullptr when no chain matches.
   class InnerConnection {
    public:
     virtual ~InnerConnection() = default;
     virtual void onData(Buffer& data, bool end_stream) = 0;
     virtual void onEvent(ConnectionEvent event) = 0;
   };
-  virtual std::unique_ptr<InnerConnection> startInnerConnection(ConnectionInfo info) = 0;
+  class InnerConnectionCallbacks {
+   public:
+    virtual ~InnerConnectionCallbacks() = default;
+    virtual void onInnerConnectionReady() = 0;
+    virtual void onInnerConnectionFailed(std::string_view details) = 0;
+  };
+  virtual std::unique_ptr<InnerConnection> startInnerConnection(ConnectionInfo info,
+                                                                InnerConnectionCallbacks& callbacks) = 0;
 };
 
 class NetworkFilter {

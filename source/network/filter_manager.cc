@@ -1,5 +1,7 @@
 #include "source/network/filter_manager.h"
 
+#include <utility>
+
 #include "source/common/logger.h"
 
 namespace interpose::network {
@@ -20,14 +22,15 @@ class FilterManager::ActiveFilter : public NetworkFilterCallbacks {
     parent_.injectFrom(index_ + 1, data, end_stream);
   }
   void write(Buffer& data, bool end_stream) override { parent_.writeFrom(index_, data, end_stream); }
-  void close(CloseType type) override { parent_.transport_.close(type); }
+  void close(CloseType type, std::string_view details) override { parent_.transport_.close(type, details); }
   void readDisable(bool disable) override { parent_.transport_.readDisable(disable); }
   void addWatermarkCallbacks(WatermarkCallbacks& cb) override { parent_.transport_.addWatermarkCallbacks(cb); }
   void removeWatermarkCallbacks(WatermarkCallbacks& cb) override {
     parent_.transport_.removeWatermarkCallbacks(cb);
   }
   uint32_t bufferLimit() const override { return parent_.transport_.bufferLimit(); }
-  std::unique_ptr<InnerConnection> startInnerConnection(ConnectionInfo info) override;
+  std::unique_ptr<InnerConnection> startInnerConnection(ConnectionInfo info,
+                                                        InnerConnectionCallbacks& callbacks) override;
 
  private:
   FilterManager& parent_;
@@ -38,16 +41,30 @@ class FilterManager::ActiveFilter : public NetworkFilterCallbacks {
 // An inner connection: a nested filter manager whose transport is the enclosing filter.
 class FilterManager::Inner : public NetworkFilterCallbacks::InnerConnection, public Transport {
  public:
-  Inner(NetworkFilterCallbacks& outer, Worker& worker, ConnectionInfo info, ChainSelector selector,
-        const FilterChain& chain)
-      : outer_(outer), manager_(*this, worker, std::move(info), std::move(selector), chain) {}
+  Inner(NetworkFilterCallbacks& outer, NetworkFilterCallbacks::InnerConnectionCallbacks& callbacks, Worker& worker, ConnectionInfo info,
+        ChainSelector selector, const FilterChain& chain)
+      : outer_(outer), callbacks_(callbacks), manager_(*this, worker, std::move(info), std::move(selector), chain) {}
 
-  void start() { manager_.initialize(); }
+  void start() {
+    manager_.initialize([this] {
+      ready_ = true;
+      callbacks_.onInnerConnectionReady();
+    });
+  }
   void onData(Buffer& data, bool end_stream) override { manager_.onRead(data, end_stream); }
   void onEvent(ConnectionEvent event) override { manager_.onEvent(event); }
 
   void write(Buffer& data, bool end_stream) override { outer_.write(data, end_stream); }
-  void close(CloseType type) override { outer_.close(type); }
+  void close(CloseType type, std::string_view details) override {
+    if (ready_) {
+      outer_.close(type, details);
+    } else if (!failed_) {
+      // It never got going (e.g. the destination is unreachable): the enclosing filter
+      // answers the client (a 502 to the CONNECT) instead of dropping the connection.
+      failed_ = true;
+      callbacks_.onInnerConnectionFailed(details);
+    }
+  }
   void readDisable(bool disable) override { outer_.readDisable(disable); }
   void addWatermarkCallbacks(WatermarkCallbacks& cb) override { outer_.addWatermarkCallbacks(cb); }
   void removeWatermarkCallbacks(WatermarkCallbacks& cb) override { outer_.removeWatermarkCallbacks(cb); }
@@ -55,11 +72,14 @@ class FilterManager::Inner : public NetworkFilterCallbacks::InnerConnection, pub
 
  private:
   NetworkFilterCallbacks& outer_;
+  NetworkFilterCallbacks::InnerConnectionCallbacks& callbacks_;
+  bool ready_ = false;
+  bool failed_ = false;
   FilterManager manager_;
 };
 
 std::unique_ptr<NetworkFilterCallbacks::InnerConnection> FilterManager::ActiveFilter::startInnerConnection(
-    ConnectionInfo info) {
+    ConnectionInfo info, InnerConnectionCallbacks& callbacks) {
   info.tunneled = true;
   info.id = parent_.info_.id;
   info.remote_address = parent_.info_.remote_address;
@@ -67,7 +87,7 @@ std::unique_ptr<NetworkFilterCallbacks::InnerConnection> FilterManager::ActiveFi
   info.listener_name = parent_.info_.listener_name;
   const FilterChain* chain = parent_.selector_(info);
   if (!chain) return nullptr;
-  auto inner = std::make_unique<Inner>(*this, parent_.worker_, std::move(info), parent_.selector_, *chain);
+  auto inner = std::make_unique<Inner>(*this, callbacks, parent_.worker_, std::move(info), parent_.selector_, *chain);
   inner->start();
   return inner;
 }
@@ -83,14 +103,24 @@ FilterManager::FilterManager(Transport& transport, Worker& worker, ConnectionInf
 
 FilterManager::~FilterManager() = default;
 
-void FilterManager::initialize() {
+void FilterManager::initialize(std::function<void()> on_ready) {
+  on_ready_ = std::move(on_ready);
   for (size_t i = 0; i < filters_.size(); ++i) {
     if (filters_[i]->filter().onNewConnection() == FilterStatus::StopIteration) {
       init_stopped_at_ = i;
       return;
     }
   }
+  ready();
+}
+
+void FilterManager::ready() {
   initialized_ = true;
+  if (read_paused_) {
+    read_paused_ = false;
+    transport_.readDisable(false);
+  }
+  if (on_ready_) std::exchange(on_ready_, nullptr)();
 }
 
 void FilterManager::continueFrom(size_t index) {
@@ -102,7 +132,7 @@ void FilterManager::continueFrom(size_t index) {
         return;
       }
     }
-    initialized_ = true;
+    ready();
     if (!pending_.empty() || pending_end_) iterate(0);
     return;
   }
@@ -112,7 +142,14 @@ void FilterManager::continueFrom(size_t index) {
 void FilterManager::onRead(Buffer& data, bool end_stream) {
   pending_.move(data);
   pending_end_ = pending_end_ || end_stream;
-  if (!initialized_) return;
+  if (!initialized_) {
+    // Start-up (e.g. connecting to a destination) is not done: hold the bytes, within limits.
+    if (pending_.size() > transport_.bufferLimit() && !read_paused_) {
+      read_paused_ = true;
+      transport_.readDisable(true);
+    }
+    return;
+  }
   iterate(0);
 }
 

@@ -16,7 +16,7 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual void write(Buffer& data, bool end_stream) = 0;
-  virtual void close(CloseType type) = 0;
+  virtual void close(CloseType type, std::string_view details) = 0;
   virtual void readDisable(bool disable) = 0;
   virtual void addWatermarkCallbacks(WatermarkCallbacks& cb) = 0;
   virtual void removeWatermarkCallbacks(WatermarkCallbacks& cb) = 0;
@@ -35,7 +35,8 @@ class FilterManager {
   ~FilterManager();
 
   // Runs onNewConnection() of every filter; reads are held while one has stopped.
-  void initialize();
+  // `on_ready` runs once every filter has gone through it.
+  void initialize(std::function<void()> on_ready = {});
   void onRead(Buffer& data, bool end_stream);
   void onEvent(ConnectionEvent event);
   const ConnectionInfo& info() const { return info_; }
@@ -58,6 +59,9 @@ class FilterManager {
   bool initialized_ = false;       // every onNewConnection() returned Continue (or resumed)
   size_t init_stopped_at_ = 0;
   bool closed_ = false;
+  bool read_paused_ = false;  // too much arrived before start-up finished
+  std::function<void()> on_ready_;
+  void ready();
 };
 
 }  // namespace interpose::network

@@ -29,7 +29,7 @@ class ServerConnection : public network::Connection::Callbacks, public network::
 
   // network::Transport
   void write(Buffer& data, bool end_stream) override { connection_->write(data, end_stream); }
-  void close(CloseType type) override { connection_->close(type); }
+  void close(CloseType type, std::string_view details) override { connection_->close(type); }
   void readDisable(bool disable) override { connection_->readDisable(disable); }
   void addWatermarkCallbacks(WatermarkCallbacks& cb) override { watermark_callbacks_.push_back(&cb); }
   void removeWatermarkCallbacks(WatermarkCallbacks& cb) override;

@@ -65,7 +65,7 @@ void ConnectionManager::onIdleTick() {
 }
 
 FilterStatus ConnectionManager::onData(Buffer& data, bool end_stream) {
-  if (tunnel_) {
+  if (tunnel_ && tunnel_state_ == Tunnel::Ready) {
     tunnel_->onData(data, end_stream);
     return FilterStatus::StopIteration;
   }
@@ -74,12 +74,20 @@ FilterStatus ConnectionManager::onData(Buffer& data, bool end_stream) {
   }
   input_.move(data);
   client_eof_ = client_eof_ || end_stream;
+  if (tunnel_state_ != Tunnel::None) {
+    // The tunnel is being set up (or failed): its bytes wait here, within limits.
+    if (input_.size() > bufferLimit() && !paused_for_pipeline_) {
+      paused_for_pipeline_ = true;
+      callbacks_->readDisable(true);
+    }
+    return FilterStatus::StopIteration;
+  }
   dispatch();
   return FilterStatus::StopIteration;
 }
 
 void ConnectionManager::dispatch() {
-  while (!closed_ && !tunnel_) {
+  while (!closed_ && tunnel_state_ == Tunnel::None) {
     if (stream_) {
       if (!request_complete_ && !connect_request_) {
         // Body bytes of the current request: keep parsing below.
@@ -115,7 +123,7 @@ void ConnectionManager::dispatch() {
     }
     if (input_.empty()) break;
   }
-  if (closed_ || tunnel_ || !client_eof_) return;
+  if (closed_ || tunnel_state_ != Tunnel::None || !client_eof_) return;
   // The client half-closed.
   if (!stream_) {
     closeConnection(parser_->messageInProgress() ? CloseType::NoFlush : CloseType::FlushWrite);
@@ -209,14 +217,44 @@ void ConnectionManager::startTunnel() {
     stream_->sendLocalReply(400, "CONNECT needs a target of the form host:port\n", {}, "invalid_connect_target");
     return;
   }
-  tunnel_ = callbacks_->startInnerConnection(std::move(info));
-  if (!tunnel_) {
+  tunnel_state_ = Tunnel::Connecting;
+  auto inner = callbacks_->startInnerConnection(std::move(info), *this);
+  if (!inner) {
+    tunnel_state_ = Tunnel::None;
     stream_->sendLocalReply(403, "no filter chain accepts tunnels to this destination\n", {}, "no_filter_chain");
     return;
   }
+  tunnel_ = std::move(inner);
+  if (tunnel_state_ == Tunnel::Ready) establishTunnel();  // it was ready at once
+}
+
+void ConnectionManager::onInnerConnectionReady() {
+  tunnel_state_ = Tunnel::Ready;
+  if (tunnel_) establishTunnel();  // else startTunnel() does it when startInnerConnection returns
+}
+
+void ConnectionManager::onInnerConnectionFailed(std::string_view details) {
+  tunnel_state_ = Tunnel::Failed;
+  if (stream_ && !stream_->responseStarted()) {
+    HeaderMap extra;
+    extra.add("connection", "close");
+    std::string what = details.empty() ? "the tunnel could not be set up" : std::string(details);
+    stream_->info().response_flags |= response_flags::kUpstreamConnectionFailure;
+    stream_->sendLocalReply(502, str::cat("CONNECT ", stream_->requestHeaders()->authority(), " failed: ", what, "\n"),
+                            extra, what);
+  }
+  // The inner connection is still on the stack: let it go later.
+  post([this] { tunnel_.reset(); });
+}
+
+void ConnectionManager::establishTunnel() {
   auto ok = std::make_unique<HeaderMap>();
   ok->add(":status", "200");
   stream_->encodeHeadersFromCodec(std::move(ok), false);
+  if (paused_for_pipeline_) {
+    paused_for_pipeline_ = false;
+    callbacks_->readDisable(false);
+  }
   if (!input_.empty() || client_eof_) {
     Buffer rest;
     rest.move(input_);
@@ -248,7 +286,7 @@ void ConnectionManager::protocolError(int status, std::string_view reason, uint3
 
 void ConnectionManager::encodeHeaders(HeaderMap& headers, bool end_stream) {
   int status = headers.status();
-  if (connect_request_ && tunnel_ && status == 200) {
+  if (connect_request_ && tunnel_state_ == Tunnel::Ready && status == 200) {
     Buffer out("HTTP/1.1 200 Connection established\r\n\r\n");
     callbacks_->write(out, false);
     return;

@@ -19,7 +19,8 @@ namespace interpose::hcm {
 class ConnectionManager : public NetworkFilter,
                           public http1::Parser::Handler,
                           public http::StreamEncoder,
-                          public WatermarkCallbacks {
+                          public WatermarkCallbacks,
+                          public NetworkFilterCallbacks::InnerConnectionCallbacks {
  public:
   explicit ConnectionManager(std::shared_ptr<const HcmConfig> config);
   ~ConnectionManager() override;
@@ -44,6 +45,10 @@ class ConnectionManager : public NetworkFilter,
   void readDisableDownstream(bool disable) override;
   uint32_t bufferLimit() const override { return callbacks_->bufferLimit(); }
 
+  // InnerConnectionCallbacks (the CONNECT tunnel)
+  void onInnerConnectionReady() override;
+  void onInnerConnectionFailed(std::string_view details) override;
+
   // WatermarkCallbacks (the client connection's write buffer)
   void onAboveWriteBufferHighWatermark() override;
   void onBelowWriteBufferLowWatermark() override;
@@ -55,6 +60,7 @@ class ConnectionManager : public NetworkFilter,
   void onResponseComplete();
   void finishStream();
   void startTunnel();
+  void establishTunnel();
   void closeConnection(CloseType type);
   void armIdleTimer();
   void onIdleTick();
@@ -83,6 +89,8 @@ class ConnectionManager : public NetworkFilter,
   Framing framing_ = Framing::None;
   std::optional<std::pair<int, std::string>> header_error_;  // set by onHeaders to abort
 
+  enum class Tunnel { None, Connecting, Ready, Failed };
+  Tunnel tunnel_state_ = Tunnel::None;
   bool client_eof_ = false;
   bool closed_ = false;
   bool above_high_watermark_ = false;

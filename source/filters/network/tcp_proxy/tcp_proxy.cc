@@ -41,7 +41,7 @@ FilterStatus TcpProxy::onNewConnection() {
   touch();
   if (host.empty() || port == 0) {
     log::warn("tcp_proxy: connection ", info.id, " has no destination");
-    callbacks_->close(CloseType::NoFlush);
+    callbacks_->close(CloseType::NoFlush, "tcp_proxy has no destination");
     return FilterStatus::StopIteration;
   }
   auto& dns = worker.local<network::DnsCache>(config_.get(), [&] {
@@ -63,7 +63,8 @@ FilterStatus TcpProxy::onNewConnection() {
   });
   callbacks_->addWatermarkCallbacks(*this);
   watching_client_ = true;
-  return FilterStatus::Continue;
+  // Nothing is read from the client until the destination answers (continueReading()).
+  return FilterStatus::StopIteration;
 }
 
 void TcpProxy::onConnected(network::ConnectResult result) {
@@ -75,24 +76,20 @@ void TcpProxy::onConnected(network::ConnectResult result) {
     log::info("tcp_proxy: connection ", callbacks_->connectionInfo().id, " to ",
               callbacks_->connectionInfo().server_name, ":", callbacks_->connectionInfo().destination_port,
               " failed: ", result.error);
-    callbacks_->close(CloseType::NoFlush);
+    callbacks_->close(CloseType::NoFlush, str::cat("tcp_proxy: ", result.error));
     return;
   }
   upstream_ = std::move(result.connection);
   upstream_->setCallbacks(&upstream_callbacks_);
   upstream_->startReading();
   connected_ = true;
-  if (!early_.empty() || early_end_) upstream_->write(early_, early_end_);
-  client_eof_ = early_end_;
-  pauseClient(false);
+  callbacks_->continueReading();
 }
 
 FilterStatus TcpProxy::onData(Buffer& data, bool end_stream) {
   touch();
-  if (!connected_) {
-    early_.move(data);
-    early_end_ = early_end_ || end_stream;
-    if (early_.size() > callbacks_->bufferLimit()) pauseClient(true);
+  if (!upstream_) {
+    data.clear();  // the destination is gone; the connection is closing
     return FilterStatus::StopIteration;
   }
   upstream_->write(data, end_stream);

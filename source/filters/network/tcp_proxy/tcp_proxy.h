@@ -61,8 +61,6 @@ class TcpProxy : public NetworkFilter, public WatermarkCallbacks {
   std::shared_ptr<char> life_ = std::make_shared<char>();
   network::ConnectionPtr upstream_;
   std::unique_ptr<Timer> idle_timer_;
-  Buffer early_;  // client bytes that came before the destination was connected
-  bool early_end_ = false;
   bool connected_ = false;
   bool client_closed_ = false;
   bool client_read_paused_ = false;  // by us, waiting for the destination
