@@ -31,6 +31,7 @@ int Parser::onMessageBegin(llhttp_t* p) {
   s.in_value_ = false;
   s.head_ = MessageHead{};
   s.connect_ = false;
+  s.invalid_te_ = false;
   s.head_.headers = std::make_unique<HeaderMap>();
   s.trailers_.reset();
   return 0;
@@ -82,6 +83,15 @@ int Parser::onHeadersComplete(llhttp_t* p) {
   Parser& s = self(p);
   s.flushField();
   if (!s.invalid_header_.empty()) return -1;
+  if (s.type_ == Type::Request) {
+    // Only "chunked" is accepted as a request transfer coding: anything else ("xchunked",
+    // "gzip, chunked", "chunked, chunked") is how request smuggling starts (RFC 9112 6.1).
+    const std::string te = s.head_.headers->getJoined("transfer-encoding");
+    if (!te.empty() && (!str::equalsIgnoreCase(te, "chunked") || !(p->flags & F_CHUNKED))) {
+      s.invalid_te_ = true;
+      return -1;
+    }
+  }
   s.headers_done_ = true;
   MessageHead& h = s.head_;
   h.version_major = p->http_major;
@@ -141,6 +151,7 @@ Parser::Result Parser::execute(std::string_view data, size_t& consumed) {
     return fail(431, type_ == Type::Request ? "request header fields too large" : "response header fields too large");
   }
   if (!invalid_header_.empty()) return fail(400, str::cat("invalid header field name '", invalid_header_, "'"));
+  if (invalid_te_) return fail(400, "unsupported Transfer-Encoding (only 'chunked' is accepted)");
   return fail(400, str::cat(llhttp_errno_name(err), ": ", llhttp_get_error_reason(&parser_)));
 }
 

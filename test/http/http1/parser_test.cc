@@ -141,6 +141,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"bad_chunk_size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400},
         BadInput{"bare_lf", "GET / HTTP/1.1\nHost: x\n\n", 400},
         BadInput{"te_not_chunked_last", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400},
+        BadInput{"te_xchunked", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400},
+        BadInput{"te_twice", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
         BadInput{"space_before_colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400},
         BadInput{"negative_length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400},
         BadInput{"oversized_headers", kOversized.c_str(), 431}),
