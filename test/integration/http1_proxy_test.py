@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""HTTP/1.1 forward-proxy behaviour: request forms, bodies, keep-alive and
+pooling, pipelining, 100-continue, hop-by-hop headers, bodiless responses,
+and a third-party client (httpx)."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+import harness
+from harness import OriginProcess, read_response, SocketReader, connect, send_and_read
+
+ODD_QUERY = "?a=1&b=%20x&c=%2F;d&e=~!$'()*+,&f=%7e%7E&g=&&h=a=b=c&i=%C3%A9"
+
+
+class Http1ProxyTest(harness.ProxyTestCase):
+
+    def echo_via_curl(self, path, *extra):
+        r = self.curl("--path-as-is", "-g", *extra, self.origin.url(path))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_logs_listening(self):
+        self.assertIn("listening on", self.proxy.log())
+
+    def test_absolute_form_get_preserves_query_bytes(self):
+        # curl -x sends absolute-form; the origin must get origin-form with the
+        # path and query exactly as the client wrote them (no re-encoding).
+        echo = self.echo_via_curl("/echo" + ODD_QUERY)
+        self.assertEqual(echo["method"], "GET")
+        self.assertEqual(echo["target"], "/echo" + ODD_QUERY)
+        hosts = [v for k, v in echo["headers"] if k.lower() == "host"]
+        self.assertEqual(hosts, [self.origin.authority])
+
+    def test_absolute_form_raw_socket(self):
+        req = ("GET http://%s/echo%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+               % (self.origin.authority, ODD_QUERY, self.origin.authority)).encode()
+        resp, reader = send_and_read(self.proxy, req)
+        reader.sock.close()
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(resp.json()["target"], "/echo" + ODD_QUERY)
+
+    def test_origin_form_with_host(self):
+        # A request line without scheme/authority: the proxy routes on Host.
+        req = ("GET /echo?origin-form=1 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+               % self.origin.authority).encode()
+        resp, reader = send_and_read(self.proxy, req)
+        reader.sock.close()
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(resp.json()["target"], "/echo?origin-form=1")
+
+    def test_post_content_length(self):
+        body = os.urandom(300 * 1024)
+        r = self.curl("--data-binary", "@-", "-H", "Content-Type: application/octet-stream",
+                      self.origin.url("/echo?post=cl"), input_bytes=body)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        echo = json.loads(r.stdout)
+        self.assertEqual(echo["method"], "POST")
+        self.assertEqual(echo["body_length"], len(body))
+        self.assertEqual(echo["body_sha256"], hashlib.sha256(body).hexdigest())
+
+    def test_post_chunked(self):
+        body = os.urandom(1024 * 1024 + 17)
+        path = os.path.join(harness.tmpdir("body"), "body.bin")
+        with open(path, "wb") as f:
+            f.write(body)
+        echo = self.echo_via_curl("/echo?post=chunked", "-H", "Transfer-Encoding: chunked",
+                                  "--data-binary", "@" + path)
+        self.assertEqual(echo["method"], "POST")
+        self.assertEqual(echo["body_length"], len(body))
+        self.assertEqual(echo["body_sha256"], hashlib.sha256(body).hexdigest())
+
+    def test_chunked_response(self):
+        n = 3 * 64 * 1024 + 5
+        r = self.curl(self.origin.url("/bytes?n=%d&chunked=1" % n))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout), n)
+        self.assertEqual(hashlib.sha256(r.stdout).hexdigest(), harness.origin_mod.pattern_sha256(n))
+
+    def test_head(self):
+        r = self.curl("-I", self.origin.url("/bytes?n=5000"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        head = r.stdout.decode("latin-1").lower()
+        self.assertIn("200", head.splitlines()[0])
+        self.assertIn("content-length: 5000", head)
+
+    def test_bodiless_responses_keep_connection_in_sync(self):
+        # 204, 304 and HEAD carry no body; if the proxy waited for one or sent
+        # stray bytes, the next response on the same connection would break.
+        s = connect(self.proxy)
+        reader = SocketReader(s)
+        a = self.origin.authority
+        plan = [("GET", "/status/204"), ("GET", "/status/304"), ("GET", "/status/304?cl=100"),
+                ("HEAD", "/bytes?n=5000"),
+                ("HEAD", "/bytes?n=7000&chunked=1"), ("GET", "/echo?after=1")]
+        try:
+            for method, path in plan:
+                s.sendall(("%s http://%s%s HTTP/1.1\r\nHost: %s\r\n\r\n"
+                           % (method, a, path, a)).encode())
+                resp = read_response(reader, head_request=(method == "HEAD"))
+                if not path.startswith("/echo"):
+                    self.assertEqual(resp.body, b"", (method, path, resp))
+                if path == "/status/204":
+                    self.assertEqual(resp.status, 204)
+                elif path.startswith("/status/304"):
+                    self.assertEqual(resp.status, 304)
+                elif path == "/bytes?n=5000":
+                    self.assertEqual(resp.header("Content-Length"), "5000", resp)
+                elif path.startswith("/echo"):
+                    self.assertEqual(resp.status, 200, resp)
+                    self.assertEqual(resp.json()["target"], "/echo?after=1")
+            # Nothing may follow the last response.
+            s.settimeout(0.3)
+            try:
+                extra = s.recv(100)
+            except OSError:
+                extra = b""
+            self.assertEqual(reader.buf + extra, b"")
+        finally:
+            s.close()
+
+    def test_keepalive_and_upstream_pooling(self):
+        # A fresh origin so its connection count starts at zero: 10 sequential
+        # requests from one curl (one client connection) must reuse one
+        # upstream connection.
+        origin = OriginProcess()
+        try:
+            urls = [origin.url("/echo?i=%d" % i) for i in range(10)]
+            args = []
+            for u in urls:
+                args += ["-o", "/dev/null", u]
+            r = self.curl("-w", "%{http_code} %{num_connects}\n", *args)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stdout.decode().split()
+            codes, connects = lines[0::2], lines[1::2]
+            self.assertEqual(codes, ["200"] * 10)
+            # curl opened one connection to the proxy and reused it.
+            self.assertEqual(connects, ["1"] + ["0"] * 9, "client side not kept alive")
+            stats = origin.stats()
+            self.assertEqual(stats["requests"], 10)
+            self.assertEqual(stats["connections"], 1,
+                             "upstream connections not pooled: %r" % stats)
+            # Later client connections reuse pooled upstream connections too.
+            # Pools may be per worker thread, so allow one per worker
+            # (the harness runs --concurrency 2), but no more.
+            for i in range(6):
+                r = self.curl("-o", "/dev/null", "-w", "%{http_code}",
+                              origin.url("/echo?again=%d" % i))
+                self.assertEqual(r.stdout, b"200")
+            stats = origin.stats()
+            self.assertLessEqual(stats["connections"], 2,
+                                 "6 sequential clients opened %d upstream connections"
+                                 % stats["connections"])
+        finally:
+            origin.stop()
+
+    def test_pipelined_requests_answered_in_order(self):
+        a = self.origin.authority
+        # The first request is the slowest, so an out-of-order proxy would
+        # answer the second or third first.
+        reqs = [
+            "GET http://%s/delay?ms=300 HTTP/1.1\r\nHost: %s\r\n\r\n" % (a, a),
+            "POST http://%s/echo?p=2 HTTP/1.1\r\nHost: %s\r\nContent-Length: 5\r\n\r\nhello" % (a, a),
+            "GET http://%s/echo?p=3 HTTP/1.1\r\nHost: %s\r\n\r\n" % (a, a),
+        ]
+        s = connect(self.proxy)
+        try:
+            s.sendall("".join(reqs).encode())
+            reader = SocketReader(s)
+            r1 = read_response(reader)
+            r2 = read_response(reader)
+            r3 = read_response(reader)
+        finally:
+            s.close()
+        self.assertEqual((r1.status, r1.body), (200, b"delayed 300 ms\n"))
+        self.assertEqual(r2.status, 200, r2)
+        self.assertEqual(r2.json()["target"], "/echo?p=2")
+        self.assertEqual(r2.json()["body_length"], 5)
+        self.assertEqual(r3.json()["target"], "/echo?p=3")
+
+    def test_expect_100_continue(self):
+        # The client withholds the body until it sees 100 Continue, which the
+        # proxy must send (itself) promptly.
+        a = self.origin.authority
+        body = b"x" * 1000
+        s = connect(self.proxy)
+        try:
+            s.sendall(("POST http://%s/echo?expect=1 HTTP/1.1\r\nHost: %s\r\n"
+                       "Content-Length: %d\r\nExpect: 100-continue\r\n\r\n"
+                       % (a, a, len(body))).encode())
+            reader = SocketReader(s)
+            interim = read_response(reader, skip_1xx=False, timeout=3)
+            self.assertEqual(interim.status, 100, interim)
+            s.sendall(body)
+            final = read_response(reader)
+        finally:
+            s.close()
+        self.assertEqual(final.status, 200, final)
+        self.assertEqual(final.json()["body_length"], len(body))
+
+    def test_expect_100_continue_curl(self):
+        body = os.urandom(2 * 1024 * 1024)
+        r = self.curl("-H", "Expect: 100-continue", "--expect100-timeout", "10",
+                      "--data-binary", "@-", self.origin.url("/echo?expect=curl"),
+                      input_bytes=body)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        echo = json.loads(r.stdout)
+        self.assertEqual(echo["body_sha256"], hashlib.sha256(body).hexdigest())
+
+    def test_hop_by_hop_request_headers_removed(self):
+        a = self.origin.authority
+        req = ("GET http://%s/echo?hop=1 HTTP/1.1\r\n"
+               "Host: %s\r\n"
+               "Connection: keep-alive, X-Drop-Me\r\n"
+               "X-Drop-Me: secret\r\n"
+               "Proxy-Connection: keep-alive\r\n"
+               "Keep-Alive: timeout=5\r\n"
+               "TE: trailers\r\n"
+               "Trailer: X-Checksum\r\n"
+               "Upgrade: example/1\r\n"
+               "Proxy-Authorization: Basic dXNlcjpwYXNz\r\n"
+               "X-Keep-Me: yes\r\n"
+               "\r\n" % (a, a)).encode()
+        resp, reader = send_and_read(self.proxy, req)
+        reader.sock.close()
+        self.assertEqual(resp.status, 200, resp)
+        names = [k.lower() for k, _ in resp.json()["headers"]]
+        for hop in ("connection", "x-drop-me", "proxy-connection", "keep-alive", "te",
+                    "trailer", "upgrade", "proxy-authorization"):
+            self.assertNotIn(hop, names, "hop-by-hop header %r forwarded" % hop)
+        self.assertIn("x-keep-me", names)
+
+    def test_hop_by_hop_response_headers_removed(self):
+        # The origin's response names X-Origin-Hop in Connection and sends
+        # Keep-Alive: neither may reach the client; X-Origin-Keep must.
+        r = self.curl("-D", "-", "-o", "/dev/null", self.origin.url("/echo?resp_hop=1"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        names = [line.split(":")[0].strip().lower()
+                 for line in r.stdout.decode("latin-1").splitlines()[1:] if ":" in line]
+        self.assertIn("x-origin-keep", names)
+        self.assertNotIn("x-origin-hop", names)
+        self.assertNotIn("keep-alive", names)
+
+    def test_absolute_form_overrides_host_header(self):
+        # RFC 9112 3.2.2: with an absolute-form target the proxy must send the
+        # target's authority as Host, not the client's (possibly lying) Host.
+        a = self.origin.authority
+        req = ("GET http://%s/echo?host=1 HTTP/1.1\r\nHost: other.example\r\n"
+               "Connection: close\r\n\r\n" % a).encode()
+        resp, reader = send_and_read(self.proxy, req)
+        reader.sock.close()
+        self.assertEqual(resp.status, 200, resp)
+        hosts = [v for k, v in resp.json()["headers"] if k.lower() == "host"]
+        self.assertEqual(hosts, [a])
+
+    def test_repeated_headers_forwarded_in_order(self):
+        a = self.origin.authority
+        req = ("GET http://%s/echo?dup=1 HTTP/1.1\r\nHost: %s\r\nX-Dup: one\r\n"
+               "X-Other: x\r\nX-Dup: two\r\nConnection: close\r\n\r\n" % (a, a)).encode()
+        resp, reader = send_and_read(self.proxy, req)
+        reader.sock.close()
+        dups = [v for k, v in resp.json()["headers"] if k.lower() == "x-dup"]
+        # Either kept as separate lines or combined per RFC 9110 5.3.
+        self.assertIn(dups, (["one", "two"], ["one, two"], ["one,two"]))
+
+    def test_client_connection_close_honoured(self):
+        a = self.origin.authority
+        req = ("GET http://%s/echo?cc=1 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+               % (a, a)).encode()
+        resp, reader = send_and_read(self.proxy, req)
+        try:
+            self.assertEqual(resp.status, 200, resp)
+            closed, extra = harness.wait_closed(reader, timeout=3)
+        finally:
+            reader.sock.close()
+        self.assertTrue(closed, "proxy kept the connection open after Connection: close")
+        self.assertEqual(extra, b"")
+
+    def test_http10_client(self):
+        # An HTTP/1.0 client without keep-alive: the response must be
+        # delimited (or closed) so the client sees the whole body, then closed.
+        a = self.origin.authority
+        req = ("GET http://%s/bytes?n=1000 HTTP/1.0\r\nHost: %s\r\n\r\n" % (a, a)).encode()
+        resp, reader = send_and_read(self.proxy, req)
+        try:
+            closed, extra = harness.wait_closed(reader, timeout=3)
+        finally:
+            reader.sock.close()
+        self.assertEqual(resp.status, 200, resp)
+        self.assertNotIn("chunked", ",".join(resp.headers_named("Transfer-Encoding")).lower(),
+                         "chunked sent to an HTTP/1.0 client")
+        self.assertEqual(resp.body, harness.origin_mod.pattern_piece(0, 1000))
+        self.assertTrue(closed, "HTTP/1.0 connection left open")
+
+    def test_origin_closing_pooled_connections(self):
+        # The origin closes after each response, announced (Connection: close)
+        # or silently (as an idle timeout would). The proxy must not reuse a
+        # dead pooled connection for the next request.
+        for query in ("close=1", "drop=1"):
+            for i in range(3):
+                r = self.curl("-o", "/dev/null", "-w", "%{http_code}",
+                              self.origin.url("/echo?%s&i=%d" % (query, i)))
+                self.assertEqual(r.stdout, b"200", (query, i, r))
+                time.sleep(0.3)   # let the silent close land before the next request
+
+    def test_concurrent_clients(self):
+        # 8 clients x 10 requests on their own keep-alive connections at once:
+        # every response must belong to its request.
+        import concurrent.futures
+
+        def client(c):
+            urls = [self.origin.url("/echo?client=%d&req=%d" % (c, i)) for i in range(10)]
+            args = ["-w", "\n"]
+            for u in urls:
+                args += [u]
+            r = self.curl(*args)
+            return c, r
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(client, range(8)))
+        for c, r in results:
+            self.assertEqual(r.returncode, 0, r.stderr)
+            targets = [json.loads(l)["target"] for l in r.stdout.decode().splitlines() if l]
+            self.assertEqual(targets, ["/echo?client=%d&req=%d" % (c, i) for i in range(10)])
+
+    def test_httpx_client(self):
+        # httpx is a Debian package here, possibly only for /usr/bin/python3;
+        # run it in whichever interpreter has it. <0.26 uses proxies=, later proxy=.
+        script = r'''
+import json, sys, httpx
+proxy, url = sys.argv[1], sys.argv[2]
+major, minor = (int(x) for x in httpx.__version__.split(".")[:2])
+kw = {"proxy": proxy} if (major, minor) >= (0, 26) else {"proxies": proxy}
+with httpx.Client(timeout=10, **kw) as c:
+    g = c.get(url + "?via=httpx")
+    p = c.post(url, content=b"z" * 4321)
+    print(json.dumps([g.status_code, g.json(), p.status_code, p.json()]))
+'''
+        for py in (sys.executable, "/usr/bin/python3"):
+            probe = subprocess.run([py, "-c", "import httpx"], capture_output=True)
+            if probe.returncode == 0:
+                break
+        else:
+            self.skipTest("httpx not installed for any python3")
+        r = subprocess.run([py, "-c", script, self.proxy.url, self.origin.url("/echo")],
+                           capture_output=True, timeout=60, env=harness.clean_env())
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        gs, g, ps, p = json.loads(r.stdout)
+        self.assertEqual(gs, 200)
+        self.assertEqual(g["target"], "/echo?via=httpx")
+        self.assertEqual(ps, 200)
+        self.assertEqual((p["method"], p["body_length"]), ("POST", 4321))
+
+
+if __name__ == "__main__":
+    harness.main()
