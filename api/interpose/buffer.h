@@ -2,36 +2,47 @@
 
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace interpose {
 
 // A byte queue: writers append at the back, readers drain from the front. Draining moves a
-// read offset instead of shifting bytes, and the storage is compacted only when the dead
-// prefix outweighs the live bytes, so both ends are amortised O(1).
+// read offset instead of shifting bytes; the live bytes are moved to the front only when
+// space runs out. Storage is never zero-filled, so reserving room for a socket read costs
+// nothing until the kernel writes into it.
 class Buffer {
  public:
   Buffer() = default;
-  explicit Buffer(std::string_view data) : data_(data) {}
+  explicit Buffer(std::string_view data) { add(data); }
+  Buffer(Buffer&& other) noexcept { swap(other); }
+  Buffer& operator=(Buffer&& other) noexcept {
+    clear();
+    swap(other);
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
 
-  size_t size() const { return data_.size() - offset_; }
-  bool empty() const { return size() == 0; }
-  std::string_view view() const { return std::string_view(data_).substr(offset_); }
-  const char* data() const { return data_.data() + offset_; }
+  size_t size() const { return end_ - begin_; }
+  bool empty() const { return end_ == begin_; }
+  const char* data() const { return data_.get() + begin_; }
+  std::string_view view() const { return std::string_view(data(), size()); }
   std::string toString() const { return std::string(view()); }
 
-  void add(std::string_view data) {
-    if (offset_ == data_.size()) clear();
-    data_.append(data);
+  void add(std::string_view bytes) {
+    if (bytes.empty()) return;
+    std::memcpy(reserve(bytes.size()), bytes.data(), bytes.size());
+    end_ += bytes.size();
   }
   void add(const Buffer& other) { add(other.view()); }
 
   // Moves every byte of `other` to the back of this buffer and leaves `other` empty.
   void move(Buffer& other) {
-    if (empty() && other.offset_ == 0) {
-      data_.swap(other.data_);
-      offset_ = 0;
+    if (empty() && other.capacity_ >= capacity_) {
+      swap(other);
     } else {
       add(other.view());
     }
@@ -39,33 +50,49 @@ class Buffer {
   }
 
   void drain(size_t n) {
-    offset_ += n < size() ? n : size();
-    if (offset_ == data_.size()) {
-      clear();
-    } else if (offset_ > 64 * 1024 && offset_ > data_.size() / 2) {
-      data_.erase(0, offset_);
-      offset_ = 0;
-    }
+    begin_ += n < size() ? n : size();
+    if (begin_ == end_) begin_ = end_ = 0;
   }
-  void clear() {
-    data_.clear();
-    offset_ = 0;
-  }
+  void clear() { begin_ = end_ = 0; }
 
   // Space for a reader to fill in place: prepare(n) returns n writable bytes at the back,
   // commit(k) keeps the first k of them.
-  char* prepare(size_t n) {
-    if (offset_ == data_.size()) clear();
-    committed_ = data_.size();
-    data_.resize(committed_ + n);
-    return data_.data() + committed_;
+  char* prepare(size_t n) { return reserve(n); }
+  void commit(size_t k) { end_ += k; }
+
+  void swap(Buffer& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(capacity_, other.capacity_);
+    std::swap(begin_, other.begin_);
+    std::swap(end_, other.end_);
   }
-  void commit(size_t k) { data_.resize(committed_ + k); }
 
  private:
-  std::string data_;
-  size_t offset_ = 0;
-  size_t committed_ = 0;
+  // Returns room for n more bytes at end_.
+  char* reserve(size_t n) {
+    if (capacity_ - end_ >= n) return data_.get() + end_;
+    size_t live = size();
+    if (capacity_ >= live + n && begin_ >= live) {
+      // Room enough once the live bytes move to the front. Only when the dead prefix is at
+      // least as long as what moves, so compaction stays amortised O(1) per byte.
+      std::memcpy(data_.get(), data_.get() + begin_, live);
+    } else {
+      size_t capacity = capacity_ ? capacity_ * 2 : 256;
+      while (capacity < live + n) capacity *= 2;
+      std::unique_ptr<char[]> bigger(new char[capacity]);
+      if (live) std::memcpy(bigger.get(), data_.get() + begin_, live);
+      data_ = std::move(bigger);
+      capacity_ = capacity;
+    }
+    begin_ = 0;
+    end_ = live;
+    return data_.get() + end_;
+  }
+
+  std::unique_ptr<char[]> data_;
+  size_t capacity_ = 0;
+  size_t begin_ = 0;
+  size_t end_ = 0;
 };
 
 }  // namespace interpose

@@ -21,6 +21,7 @@ Connection::Connection(tcp::socket socket, uint32_t buffer_limit)
     : socket_(std::move(socket)), buffer_limit_(buffer_limit), id_(g_next_id++) {
   boost::system::error_code ec;
   socket_.set_option(tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);
   auto remote = socket_.remote_endpoint(ec);
   if (!ec) remote_ = formatEndpoint(remote);
   auto local = socket_.local_endpoint(ec);
@@ -52,24 +53,40 @@ void Connection::readDisable(bool disable) {
 void Connection::doRead() {
   if (reading_ || read_disable_count_ > 0 || state_ != State::Open || peer_half_closed_) return;
   reading_ = true;
-  char* space = read_buffer_.prepare(kReadSize);
-  socket_.async_read_some(
-      asio::buffer(space, kReadSize), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-        self->reading_ = false;
-        self->read_buffer_.commit(n);
-        if (self->state_ == State::Closed) return;
-        if (ec == asio::error::eof) {
-          self->peer_half_closed_ = true;
-          if (self->callbacks_) self->callbacks_->onRead(self->read_buffer_, true);
-          return;
-        }
-        if (ec) {
-          if (ec != asio::error::operation_aborted) self->closeSocket(ConnectionEvent::RemoteClose);
-          return;
-        }
-        if (self->callbacks_) self->callbacks_->onRead(self->read_buffer_, false);
-        self->doRead();
-      });
+  // Wait for readability, then read into a per-thread scratch area: an idle connection
+  // holds no read buffer at all, only the bytes its consumer has not taken yet.
+  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+    self->reading_ = false;
+    if (self->state_ != State::Open) return;
+    if (ec) {
+      if (ec != asio::error::operation_aborted) self->closeSocket(ConnectionEvent::RemoteClose);
+      return;
+    }
+    self->readReady();
+  });
+}
+
+void Connection::readReady() {
+  if (read_disable_count_ > 0 || peer_half_closed_) return;  // resumed by readDisable(false)
+  thread_local char scratch[kReadSize];
+  boost::system::error_code ec;
+  size_t n = socket_.read_some(asio::buffer(scratch, kReadSize), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    doRead();
+    return;
+  }
+  if (ec == asio::error::eof) {
+    peer_half_closed_ = true;
+    if (callbacks_) callbacks_->onRead(read_buffer_, true);
+    return;
+  }
+  if (ec) {
+    closeSocket(ConnectionEvent::RemoteClose);
+    return;
+  }
+  read_buffer_.add(std::string_view(scratch, n));
+  if (callbacks_) callbacks_->onRead(read_buffer_, false);
+  doRead();
 }
 
 void Connection::write(Buffer& data, bool end_stream) {

@@ -60,6 +60,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   enum class State { Open, Closing, Closed };
   void doRead();
+  void readReady();
   void doWrite();
   void checkWatermarks();
   void closeSocket(ConnectionEvent event);

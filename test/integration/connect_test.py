@@ -4,9 +4,7 @@ so TLS between curl and the origin is end to end and the origin's test
 certificate verifies through the tunnel."""
 
 import json
-import socket
 import time
-import unittest
 
 import harness
 from harness import OriginProcess, connect, SocketReader, read_response, wait_closed

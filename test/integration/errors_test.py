@@ -4,9 +4,7 @@ forwarded), oversized headers (431), origin refused / DNS failure (502),
 slow origin (504), client too slow sending headers (408). After every case
 the proxy must still serve normal requests."""
 
-import re
 import time
-import unittest
 
 import harness
 from harness import send_and_read, wait_closed, connect, SocketReader, read_response
@@ -164,6 +162,49 @@ class UpstreamFailureTest(harness.ProxyTestCase):
         self.assertEqual(r.stdout, b"504", r)
         self.assertGreater(elapsed, 2.5, "504 came before the 3 s response timeout")
         self.assertLess(elapsed, 5.5, "504 came long after the 3 s response timeout")
+        self.assertProxyServing()
+
+
+class UpstreamProtocolErrorTest(harness.ProxyTestCase):
+    """The origin answers with something that is not valid HTTP/1.1."""
+
+    def get_malformed(self, kind):
+        r = self.curl("-w", "\n%{http_code}", self.origin.url("/malformed?kind=" + kind))
+        body, _, code = r.stdout.decode("latin-1").rpartition("\n")
+        return r.returncode, code, body
+
+    def test_garbage_response_502(self):
+        rc, code, body = self.get_malformed("garbage")
+        self.assertEqual(code, "502", body)
+        self.assertNotIn("NOT HTTP", body)
+        self.assertProxyServing()
+
+    def test_conflicting_content_lengths_502(self):
+        rc, code, body = self.get_malformed("two_cl")
+        self.assertEqual(code, "502", body)
+        self.assertProxyServing()
+
+    def test_no_response_502(self):
+        rc, code, body = self.get_malformed("no_response")
+        self.assertEqual(code, "502", body)
+        self.assertProxyServing()
+
+    def test_truncated_body_is_not_passed_off_as_complete(self):
+        # Headers may already be on their way to the client: then the proxy
+        # must close the client connection (curl: 18 "transfer closed with
+        # outstanding read data"), never pad or end the body as if complete.
+        rc, code, body = self.get_malformed("truncated")
+        if code == "502":
+            self.assertEqual(rc, 0)
+        else:
+            self.assertEqual((rc, code), (18, "200"), body)
+        self.assertProxyServing()
+
+    def test_bad_chunk_in_response(self):
+        rc, code, body = self.get_malformed("bad_chunk")
+        self.assertTrue(code == "502" or rc != 0,
+                        "a response with a bad chunk reached the client as complete: %r"
+                        % ((rc, code, body),))
         self.assertProxyServing()
 
 

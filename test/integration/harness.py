@@ -15,7 +15,6 @@ failure test (host nonexistent.invalid) sends nothing off the machine.
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORKSPACE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-import origin as origin_mod  # noqa: E402  (pattern helpers for the tests)
+import origin as origin_mod  # noqa: E402,F401  (pattern helpers, used by the tests)
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0       # drain_timeout (2 s) plus slack

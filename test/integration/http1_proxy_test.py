@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import time
-import unittest
 
 import harness
 from harness import OriginProcess, read_response, SocketReader, connect, send_and_read
@@ -326,6 +325,74 @@ class Http1ProxyTest(harness.ProxyTestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             targets = [json.loads(l)["target"] for l in r.stdout.decode().splitlines() if l]
             self.assertEqual(targets, ["/echo?client=%d&req=%d" % (c, i) for i in range(10)])
+
+    def test_absolute_form_without_path(self):
+        # "http://host:port" and "http://host:port?q" have an empty path,
+        # which becomes "/" in origin-form (RFC 9112 3.2.1).
+        a = self.origin.authority
+        for suffix, expected in (("", "/"), ("?x=1", "/?x=1")):
+            req = ("GET http://%s%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                   % (a, suffix, a)).encode()
+            resp, reader = send_and_read(self.proxy, req)
+            reader.sock.close()
+            self.assertEqual(resp.status, 404, resp)      # the origin has no "/"
+            self.assertEqual(self.origin.stats()["targets"][-1], expected)
+
+    def test_long_query_preserved(self):
+        query = "?" + "&".join("k%d=%%%02X%s" % (i, i % 256, "v" * 20) for i in range(400))
+        self.assertGreater(len(query), 8000)
+        echo = self.echo_via_curl("/echo" + query)
+        self.assertEqual(echo["target"], "/echo" + query)
+
+    def test_close_delimited_response(self):
+        # An origin response with neither Content-Length nor chunked ends when
+        # the origin closes; the client must still get every byte.
+        n = 200 * 1024 + 3
+        r = self.curl(self.origin.url("/bytes?n=%d&eof=1" % n))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout), n)
+        self.assertEqual(hashlib.sha256(r.stdout).hexdigest(), harness.origin_mod.pattern_sha256(n))
+        self.assertProxyServing()
+
+    def test_chunked_response_with_trailer(self):
+        # Trailers may be forwarded or dropped, but the body must be intact and
+        # the connection usable afterwards.
+        a = self.origin.authority
+        n = 70000
+        s = connect(self.proxy)
+        try:
+            reader = SocketReader(s)
+            s.sendall(("GET http://%s/bytes?n=%d&chunked=1&trailer=1 HTTP/1.1\r\nHost: %s\r\n\r\n"
+                       % (a, n, a)).encode())
+            resp = read_response(reader)
+            self.assertEqual(resp.body, b"".join(harness.origin_mod.pattern_iter(n)))
+            s.sendall(("GET http://%s/echo?after-trailer HTTP/1.1\r\nHost: %s\r\n\r\n"
+                       % (a, a)).encode())
+            resp = read_response(reader)
+            self.assertEqual(resp.json()["target"], "/echo?after-trailer")
+        finally:
+            s.close()
+
+    def test_repeated_response_headers_not_merged(self):
+        r = self.curl("-D", "-", "-o", "/dev/null", self.origin.url("/echo?resp_dup=1"))
+        cookies = [line.split(":", 1)[1].strip()
+                   for line in r.stdout.decode("latin-1").splitlines()
+                   if line.lower().startswith("set-cookie:")]
+        self.assertEqual(cookies, ["a=1; Path=/", "b=2; Path=/"])
+
+    def test_many_pipelined_requests(self):
+        # 50 requests in one write: all answered, in order, none lost.
+        a = self.origin.authority
+        reqs = "".join("GET http://%s/echo?n=%d HTTP/1.1\r\nHost: %s\r\n\r\n" % (a, i, a)
+                       for i in range(50))
+        s = connect(self.proxy)
+        try:
+            s.sendall(reqs.encode())
+            reader = SocketReader(s)
+            targets = [read_response(reader).json()["target"] for _ in range(50)]
+        finally:
+            s.close()
+        self.assertEqual(targets, ["/echo?n=%d" % i for i in range(50)])
 
     def test_httpx_client(self):
         # httpx is a Debian package here, possibly only for /usr/bin/python3;

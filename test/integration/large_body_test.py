@@ -11,7 +11,6 @@ import socket
 import struct
 import subprocess
 import time
-import unittest
 
 import harness
 from harness import RssSampler, connect, SocketReader
@@ -143,7 +142,6 @@ class LargeBodyTest(harness.ProxyTestCase):
     def test_client_abort_mid_download(self):
         # The client vanishes after 1 MiB of a 256 MiB download: the proxy must
         # survive it, not buffer the rest, and keep serving.
-        before = self.origin.stats()
         s = connect(self.proxy)
         a = self.origin.authority
         s.sendall(("GET http://%s/bytes?n=%d HTTP/1.1\r\nHost: %s\r\n\r\n"

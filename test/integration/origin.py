@@ -9,13 +9,16 @@ arrival order, and the body's length and sha256.
 Endpoints (all also answer HEAD, with the same headers and no body):
   /echo                 JSON: method, target, version, headers, body_length,
                         body_sha256, body_chunked. ?resp_hop=1 adds
-                        hop-by-hop headers to the response.
-  /bytes?n=N&chunked=1  N bytes of pattern_bytes() sent in 64 KiB pieces,
-                        with Content-Length unless chunked=1.
+                        hop-by-hop headers to the response, ?resp_dup=1
+                        two Set-Cookie fields.
+  /bytes?n=N&chunked=1  N bytes of pattern_iter() sent in 64 KiB pieces,
+                        with Content-Length unless chunked=1 (&trailer=1
+                        adds a trailer field) or eof=1 (delimited by close).
   /status/N             a response with status N (no body for 1xx/204/304);
                         /status/304?cl=K adds Content-Length: K (still no body).
   /delay?ms=N           answers after N ms (capped at 30 s).
   /stats                JSON counters (see Stats.snapshot()).
+  /malformed?kind=K     a broken response (see Origin.MALFORMED), then close.
 Any endpoint: ?close=1 answers with "Connection: close" and closes;
 ?drop=1 answers as keep-alive, then silently closes the connection;
 ?stall_ms=N waits N ms before reading the request body.
@@ -267,7 +270,11 @@ class Origin:
         if any(v.lower() == "100-continue" for v in header_values(headers, "expect")):
             # A real origin would answer the expectation; the proxy must cope.
             conn.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(target).query)
+        parsed_target = urllib.parse.urlsplit(target)
+        query = urllib.parse.parse_qs(parsed_target.query)
+        if parsed_target.path == "/malformed":
+            self._malformed(conn.sock, query.get("kind", [""])[0])
+            return False
         if "stall_ms" in query:
             # Don't read the body for a while: a proxy without flow control
             # would buffer the client's upload meanwhile.
@@ -289,7 +296,7 @@ class Origin:
             "headers": headers, "body_length": length[0],
             "body_sha256": digest.hexdigest(), "body_chunked": chunked,
         }
-        if query.get("close") == ["1"]:
+        if query.get("close") == ["1"] or query.get("eof") == ["1"]:
             close = True                  # announced: "Connection: close"
         self._respond(conn.sock, req, counted, close)
         if query.get("drop") == ["1"]:
@@ -298,6 +305,21 @@ class Origin:
             time.sleep(0.05)
             return False
         return not close
+
+    MALFORMED = {
+        "garbage": b"NOT HTTP AT ALL\r\n\r\n",
+        "two_cl": b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        "bad_chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        "truncated": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly 20 bytes here..",
+        "no_response": b"",
+    }
+
+    def _malformed(self, sock, kind):
+        """Writes a broken response (or none), then closes. The request body,
+        if any, is not read."""
+        self.stats.add(requests=1)
+        sock.sendall(self.MALFORMED[kind])
+        time.sleep(0.05)
 
     def _respond(self, sock, req, counted, close):
         method = req["method"]
@@ -311,6 +333,9 @@ class Origin:
         elif path == "/echo":
             body = json.dumps(req).encode()
             extra.append(("Content-Type", "application/json"))
+            if query.get("resp_dup") == ["1"]:
+                # Repeated fields that must not be merged into one line.
+                extra += [("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "b=2; Path=/")]
             if query.get("resp_hop") == ["1"]:
                 extra += [("Connection", "X-Origin-Hop"), ("X-Origin-Hop", "1"),
                           ("Keep-Alive", "timeout=30"), ("X-Origin-Keep", "1")]
@@ -331,10 +356,14 @@ class Origin:
         lines += ["%s: %s" % kv for kv in extra]
         if close:
             lines.append("Connection: close")
+        trailer = query.get("trailer") == ["1"]
+        eof = query.get("eof") == ["1"]      # body delimited by closing
         if stream_n is not None:
             if chunked:
                 lines.append("Transfer-Encoding: chunked")
-            else:
+                if trailer:
+                    lines.append("Trailer: X-Trailer")
+            elif not eof:
                 lines.append("Content-Length: %d" % stream_n)
         elif status not in (204, 304):
             lines.append("Content-Length: %d" % len(body))
@@ -352,7 +381,7 @@ class Origin:
                 else:
                     sock.sendall(piece)
             if chunked:
-                sock.sendall(b"0\r\n\r\n")
+                sock.sendall(b"0\r\nX-Trailer: done\r\n\r\n" if trailer else b"0\r\n\r\n")
         elif body:
             sock.sendall(body)
 
