@@ -7,9 +7,7 @@
 
 namespace interpose {
 
-bool headerNameEquals(std::string_view a, std::string_view b) {
-  return str::equalsIgnoreCase(a, b);
-}
+bool headerNameEquals(std::string_view a, std::string_view b) { return str::equalsIgnoreCase(a, b); }
 
 const std::string* HeaderMap::get(std::string_view name) const {
   for (const auto& [k, v] : entries_) {

@@ -77,23 +77,15 @@ class HttpFilter {
   virtual FilterHeadersStatus decodeHeaders(HeaderMap& headers, bool end_stream) {
     return FilterHeadersStatus::Continue;
   }
-  virtual FilterDataStatus decodeData(Buffer& data, bool end_stream) {
-    return FilterDataStatus::Continue;
-  }
-  virtual FilterTrailersStatus decodeTrailers(HeaderMap& trailers) {
-    return FilterTrailersStatus::Continue;
-  }
+  virtual FilterDataStatus decodeData(Buffer& data, bool end_stream) { return FilterDataStatus::Continue; }
+  virtual FilterTrailersStatus decodeTrailers(HeaderMap& trailers) { return FilterTrailersStatus::Continue; }
   // on_response_received: may change the status and headers.
   virtual FilterHeadersStatus encodeHeaders(HeaderMap& headers, bool end_stream) {
     return FilterHeadersStatus::Continue;
   }
   // on_response_chunk: may change the chunk in place, or drain it to drop it.
-  virtual FilterDataStatus encodeData(Buffer& data, bool end_stream) {
-    return FilterDataStatus::Continue;
-  }
-  virtual FilterTrailersStatus encodeTrailers(HeaderMap& trailers) {
-    return FilterTrailersStatus::Continue;
-  }
+  virtual FilterDataStatus encodeData(Buffer& data, bool end_stream) { return FilterDataStatus::Continue; }
+  virtual FilterTrailersStatus encodeTrailers(HeaderMap& trailers) { return FilterTrailersStatus::Continue; }
   // on_response_complete / on_error: always called once, last. info.error says why a
   // stream failed; info.response_flags classify it.
   virtual void onStreamComplete(const StreamInfo& info) {}

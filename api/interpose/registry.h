@@ -49,8 +49,6 @@ struct RegisterFactory {
 
 // Registers a NetworkFilterFactory or HttpFilterFactory subclass under its name().
 #define INTERPOSE_REGISTER_NETWORK_FILTER(Impl) \
-  static ::interpose::RegisterFactory<::interpose::NetworkFilterFactory, Impl> \
-      interpose_register_##Impl
+  static ::interpose::RegisterFactory<::interpose::NetworkFilterFactory, Impl> interpose_register_##Impl
 #define INTERPOSE_REGISTER_HTTP_FILTER(Impl) \
-  static ::interpose::RegisterFactory<::interpose::HttpFilterFactory, Impl> \
-      interpose_register_##Impl
+  static ::interpose::RegisterFactory<::interpose::HttpFilterFactory, Impl> interpose_register_##Impl

@@ -25,18 +25,18 @@ struct ConnectionInfo {
 // Response flags, Envoy-style short codes for %RESPONSE_FLAGS%.
 namespace response_flags {
 inline constexpr uint32_t kNone = 0;
-inline constexpr uint32_t kUpstreamConnectionFailure = 1 << 0;  // UF
-inline constexpr uint32_t kNoHealthyUpstream = 1 << 1;          // UH (DNS failure)
-inline constexpr uint32_t kUpstreamRequestTimeout = 1 << 2;     // UT
-inline constexpr uint32_t kUpstreamConnectionTermination = 1 << 3;  // UC
+inline constexpr uint32_t kUpstreamConnectionFailure = 1 << 0;        // UF
+inline constexpr uint32_t kNoHealthyUpstream = 1 << 1;                // UH (DNS failure)
+inline constexpr uint32_t kUpstreamRequestTimeout = 1 << 2;           // UT
+inline constexpr uint32_t kUpstreamConnectionTermination = 1 << 3;    // UC
 inline constexpr uint32_t kDownstreamConnectionTermination = 1 << 4;  // DC
-inline constexpr uint32_t kLocalReply = 1 << 5;                  // LR
-inline constexpr uint32_t kStreamIdleTimeout = 1 << 6;           // SI
-inline constexpr uint32_t kDownstreamProtocolError = 1 << 7;     // DPE
-inline constexpr uint32_t kUpstreamProtocolError = 1 << 8;       // UPE
-inline constexpr uint32_t kRateLimited = 1 << 9;                 // RL
-inline constexpr uint32_t kUpstreamOverflow = 1 << 10;           // UO
-inline constexpr uint32_t kRequestHeaderTimeout = 1 << 11;       // RHT
+inline constexpr uint32_t kLocalReply = 1 << 5;                       // LR
+inline constexpr uint32_t kStreamIdleTimeout = 1 << 6;                // SI
+inline constexpr uint32_t kDownstreamProtocolError = 1 << 7;          // DPE
+inline constexpr uint32_t kUpstreamProtocolError = 1 << 8;            // UPE
+inline constexpr uint32_t kRateLimited = 1 << 9;                      // RL
+inline constexpr uint32_t kUpstreamOverflow = 1 << 10;                // UO
+inline constexpr uint32_t kRequestHeaderTimeout = 1 << 11;            // RHT
 }  // namespace response_flags
 
 // Everything known about one HTTP stream: what filters and access logs read at the end.
@@ -44,7 +44,7 @@ struct StreamInfo {
   using Clock = std::chrono::steady_clock;
 
   std::chrono::system_clock::time_point start_time;  // wall clock, for %START_TIME%
-  Clock::time_point start;                            // monotonic, for durations
+  Clock::time_point start;                           // monotonic, for durations
   std::optional<Clock::time_point> first_upstream_byte;
   std::optional<Clock::time_point> last_downstream_byte_sent;
   std::optional<Clock::time_point> end;
@@ -55,7 +55,7 @@ struct StreamInfo {
   std::string upstream_host;      // "ip:port" of the origin that served the stream
   int response_code = 0;          // 0 when no response was sent
   uint32_t response_flags = 0;
-  std::string error;  // why the stream failed, empty on success (e.g. "connection refused")
+  std::string error;            // why the stream failed, empty on success (e.g. "connection refused")
   uint64_t bytes_received = 0;  // request body bytes from the client
   uint64_t bytes_sent = 0;      // response body bytes to the client
 

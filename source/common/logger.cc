@@ -33,8 +33,8 @@ void write(Level level, std::string_view message) {
   gmtime_r(&t, &tm);
   char stamp[32];
   size_t n = std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string line = str::cat(std::string_view(stamp, n), ".", ms < 100 ? (ms < 10 ? "00" : "0") : "", ms,
-                              "Z [", kNames[static_cast<int>(level)], "] ", message, "\n");
+  std::string line = str::cat(std::string_view(stamp, n), ".", ms < 100 ? (ms < 10 ? "00" : "0") : "", ms, "Z [",
+                              kNames[static_cast<int>(level)], "] ", message, "\n");
   size_t off = 0;
   while (off < line.size()) {
     ssize_t w = ::write(STDERR_FILENO, line.data() + off, line.size() - off);

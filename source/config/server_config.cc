@@ -50,8 +50,8 @@ network::FilterChain parseChain(const ConfigNode& node) {
     std::string name = f.required("name").str();
     const NetworkFilterFactory* factory = NetworkFilterRegistry::get().find(name);
     if (!factory) {
-      f.child("name").fail(str::cat("unknown network filter '", name, "'; known: ",
-                                    str::join(NetworkFilterRegistry::get().names(), ", ")));
+      f.child("name").fail(str::cat("unknown network filter '", name,
+                                    "'; known: ", str::join(NetworkFilterRegistry::get().names(), ", ")));
     }
     chain.filter_factories.push_back(factory->create(f.child("config")));
   }
@@ -119,8 +119,7 @@ absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view
   } catch (const ConfigError& e) {
     return absl::InvalidArgumentError(e.what());
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        str::cat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(str::cat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
   return std::shared_ptr<const ServerConfig>(std::move(config));
 }

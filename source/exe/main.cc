@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
       if (!next(config_path)) return usageError(arg + " needs a file name");
     } else if (arg == "--mode") {
       if (!next(mode)) return usageError("--mode needs serve or validate");
-      if (mode != "serve" && mode != "validate") return usageError("--mode must be serve or validate, got '" + mode + "'");
+      if (mode != "serve" && mode != "validate")
+        return usageError("--mode must be serve or validate, got '" + mode + "'");
     } else if (arg == "--concurrency") {
       std::string n;
       if (!next(n) || !str::parseInt(n, concurrency) || concurrency < 1 || concurrency > 256) {

@@ -15,8 +15,7 @@ class FilterManager::ActiveFilter : public DecoderFilterCallbacks, public Encode
   const ConnectionInfo& connectionInfo() const override { return parent_.connection_; }
   StreamInfo& streamInfo() override { return parent_.info_; }
   Worker& worker() override { return parent_.worker_; }
-  void sendLocalReply(int status, std::string_view body, const HeaderMap& headers,
-                      std::string_view details) override {
+  void sendLocalReply(int status, std::string_view body, const HeaderMap& headers, std::string_view details) override {
     parent_.sendLocalReply(status, body, headers, details);
   }
   void resetStream(std::string_view reason) override {

@@ -9,8 +9,8 @@ bool validAuthority(std::string_view authority) {
   if (authority.empty()) return false;
   for (char c : authority) {
     // Userinfo ('@') is deprecated and a classic way to disguise the real host.
-    if (c == '@' || c == '/' || c == '?' || c == '#' || c == ' ' || c == '\\' ||
-        static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) == 0x7f) {
+    if (c == '@' || c == '/' || c == '?' || c == '#' || c == ' ' || c == '\\' || static_cast<unsigned char>(c) < 0x21 ||
+        static_cast<unsigned char>(c) == 0x7f) {
       return false;
     }
   }

@@ -11,8 +11,7 @@ namespace interpose::http {
 class UpstreamPool::Idle : public network::Connection::Callbacks {
  public:
   Idle(UpstreamPool& pool, std::string key, network::ConnectionPtr connection)
-      : pool_(pool), key_(std::move(key)), connection_(std::move(connection)),
-        timer_(pool.io_, [this] { retire(); }) {
+      : pool_(pool), key_(std::move(key)), connection_(std::move(connection)), timer_(pool.io_, [this] { retire(); }) {
     connection_->setCallbacks(this);
     connection_->startReading();
     timer_.enable(pool.options_.idle_timeout);

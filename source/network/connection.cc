@@ -180,8 +180,8 @@ struct ConnectAttempt : std::enable_shared_from_this<ConnectAttempt> {
 
   void next() {
     if (index >= endpoints.size()) {
-      finish(ConnectResult{nullptr, last_error.empty() ? "no address to connect to" : last_error, false,
-                           last_endpoint});
+      finish(
+          ConnectResult{nullptr, last_error.empty() ? "no address to connect to" : last_error, false, last_endpoint});
       return;
     }
     const tcp::endpoint& ep = endpoints[index++];
@@ -204,8 +204,8 @@ struct ConnectAttempt : std::enable_shared_from_this<ConnectAttempt> {
         self->next();
         return;
       }
-      self->finish(ConnectResult{std::make_shared<Connection>(std::move(self->socket), self->buffer_limit),
-                                 "", false, self->last_endpoint});
+      self->finish(ConnectResult{std::make_shared<Connection>(std::move(self->socket), self->buffer_limit), "", false,
+                                 self->last_endpoint});
     });
   }
 

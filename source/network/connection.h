@@ -95,8 +95,7 @@ struct ConnectResult {
   bool timed_out = false;
   std::string endpoint;  // the endpoint connected to (or last tried)
 };
-void connectTo(asio::io_context& io, std::vector<tcp::endpoint> endpoints,
-               std::chrono::milliseconds timeout, uint32_t buffer_limit,
-               std::function<void(ConnectResult)> done);
+void connectTo(asio::io_context& io, std::vector<tcp::endpoint> endpoints, std::chrono::milliseconds timeout,
+               uint32_t buffer_limit, std::function<void(ConnectResult)> done);
 
 }  // namespace interpose::network

@@ -51,8 +51,7 @@ bool Cidr::contains(const boost::asio::ip::address& address) const {
 bool serverNameMatches(std::string_view pattern, std::string_view name) {
   if (pattern.starts_with("*.")) {
     std::string_view suffix = pattern.substr(1);  // ".example.com"
-    return name.size() > suffix.size() &&
-           str::equalsIgnoreCase(name.substr(name.size() - suffix.size()), suffix);
+    return name.size() > suffix.size() && str::equalsIgnoreCase(name.substr(name.size() - suffix.size()), suffix);
   }
   return str::equalsIgnoreCase(pattern, name);
 }

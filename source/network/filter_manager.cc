@@ -25,9 +25,7 @@ class FilterManager::ActiveFilter : public NetworkFilterCallbacks {
   void close(CloseType type, std::string_view details) override { parent_.transport_.close(type, details); }
   void readDisable(bool disable) override { parent_.transport_.readDisable(disable); }
   void addWatermarkCallbacks(WatermarkCallbacks& cb) override { parent_.transport_.addWatermarkCallbacks(cb); }
-  void removeWatermarkCallbacks(WatermarkCallbacks& cb) override {
-    parent_.transport_.removeWatermarkCallbacks(cb);
-  }
+  void removeWatermarkCallbacks(WatermarkCallbacks& cb) override { parent_.transport_.removeWatermarkCallbacks(cb); }
   uint32_t bufferLimit() const override { return parent_.transport_.bufferLimit(); }
   std::unique_ptr<InnerConnection> startInnerConnection(ConnectionInfo info,
                                                         InnerConnectionCallbacks& callbacks) override;
@@ -41,8 +39,8 @@ class FilterManager::ActiveFilter : public NetworkFilterCallbacks {
 // An inner connection: a nested filter manager whose transport is the enclosing filter.
 class FilterManager::Inner : public NetworkFilterCallbacks::InnerConnection, public Transport {
  public:
-  Inner(NetworkFilterCallbacks& outer, NetworkFilterCallbacks::InnerConnectionCallbacks& callbacks, Worker& worker, ConnectionInfo info,
-        ChainSelector selector, const FilterChain& chain)
+  Inner(NetworkFilterCallbacks& outer, NetworkFilterCallbacks::InnerConnectionCallbacks& callbacks, Worker& worker,
+        ConnectionInfo info, ChainSelector selector, const FilterChain& chain)
       : outer_(outer), callbacks_(callbacks), manager_(*this, worker, std::move(info), std::move(selector), chain) {}
 
   void start() {

@@ -56,7 +56,7 @@ class FilterManager {
   std::vector<std::unique_ptr<ActiveFilter>> filters_;
   Buffer pending_;
   bool pending_end_ = false;
-  bool initialized_ = false;       // every onNewConnection() returned Continue (or resumed)
+  bool initialized_ = false;  // every onNewConnection() returned Continue (or resumed)
   size_t init_stopped_at_ = 0;
   bool closed_ = false;
   bool read_paused_ = false;  // too much arrived before start-up finished

@@ -6,8 +6,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "api/interpose/worker.h"
 #include "absl/status/status.h"
+#include "api/interpose/worker.h"
 #include "source/common/timer.h"
 #include "source/config/server_config.h"
 #include "source/network/connection.h"

@@ -42,7 +42,9 @@ TEST(ServerNameTest, ExactAndWildcard) {
   EXPECT_FALSE(serverNameMatches("*.example.com", ""));
 }
 
-FilterChain chain(std::string name, FilterChainMatch match) { return FilterChain{std::move(name), std::move(match), {}}; }
+FilterChain chain(std::string name, FilterChainMatch match) {
+  return FilterChain{std::move(name), std::move(match), {}};
+}
 
 TEST(SelectFilterChainTest, FirstMatchInOrder) {
   FilterChainMatch pinned;

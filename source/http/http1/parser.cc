@@ -56,8 +56,8 @@ void Parser::flushField() {
   if (field_.empty() && !in_value_) return;
   // llhttp lets "Name : value" through; RFC 9112 5.1 says reject it (a smuggling vector).
   if (!isValidHeaderName(field_) && invalid_header_.empty()) invalid_header_ = field_;
-  HeaderMap& target = headers_done_ ? *(trailers_ ? trailers_ : (trailers_ = std::make_unique<HeaderMap>()))
-                                    : *head_.headers;
+  HeaderMap& target =
+      headers_done_ ? *(trailers_ ? trailers_ : (trailers_ = std::make_unique<HeaderMap>())) : *head_.headers;
   // Obsolete line folding is rejected by llhttp; surrounding whitespace is not part of a value.
   target.add(field_, str::trim(value_));
   field_.clear();

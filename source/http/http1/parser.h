@@ -96,7 +96,7 @@ class Parser {
   std::string error_reason_;
   bool header_overflow_ = false;
   bool connect_ = false;
-  bool invalid_te_ = false;  // the current request is CONNECT
+  bool invalid_te_ = false;     // the current request is CONNECT
   std::string invalid_header_;  // set when a field name is not a token
 };
 

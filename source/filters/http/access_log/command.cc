@@ -31,8 +31,7 @@ constexpr CommandSpec kCommands[] = {
     {"BYTES_SENT", Command::Kind::kBytesSent, Argument::kNone},
     {"DURATION", Command::Kind::kDuration, Argument::kNone},
     {"DOWNSTREAM_REMOTE_ADDRESS", Command::Kind::kDownstreamRemoteAddress, Argument::kNone},
-    {"DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", Command::Kind::kDownstreamRemoteAddressWithoutPort,
-     Argument::kNone},
+    {"DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", Command::Kind::kDownstreamRemoteAddressWithoutPort, Argument::kNone},
     {"DOWNSTREAM_LOCAL_ADDRESS", Command::Kind::kDownstreamLocalAddress, Argument::kNone},
     {"UPSTREAM_HOST", Command::Kind::kUpstreamHost, Argument::kNone},
     {"PROTOCOL", Command::Kind::kProtocol, Argument::kNone},
@@ -187,8 +186,7 @@ std::optional<Command> Command::parse(std::string_view spec, std::string& error)
       std::string_view primary = argument.substr(0, question);
       std::string_view fallback =
           question == std::string_view::npos ? std::string_view() : argument.substr(question + 1);
-      if (!isHeaderReference(primary) ||
-          (question != std::string_view::npos && !isHeaderReference(fallback))) {
+      if (!isHeaderReference(primary) || (question != std::string_view::npos && !isHeaderReference(fallback))) {
         error = str::cat("invalid header name in %", spec, "%");
         return std::nullopt;
       }
@@ -261,10 +259,9 @@ bool Command::evaluateUntruncated(const StreamInfo& info, std::string& out) cons
       appendNumber(info.bytes_sent, out);
       return true;
     case Kind::kDuration:
-      appendNumber(
-          static_cast<uint64_t>(std::max<int64_t>(
-              std::chrono::duration_cast<std::chrono::milliseconds>(info.duration()).count(), 0)),
-          out);
+      appendNumber(static_cast<uint64_t>(std::max<int64_t>(
+                       std::chrono::duration_cast<std::chrono::milliseconds>(info.duration()).count(), 0)),
+                   out);
       return true;
     case Kind::kDownstreamRemoteAddress:
       return connection != nullptr && appendNonEmpty(connection->remote_address, out);

@@ -42,8 +42,7 @@ AccessLogConfig parse(const ConfigNode& node) {
 
   const ConfigNode format = node.child("format");
   // json_format on its own says what it wants; only an explicit "format: text" contradicts it.
-  const bool json =
-      format.defined() ? format.oneOf({"text", "json"}) == "json" : node.has("json_format");
+  const bool json = format.defined() ? format.oneOf({"text", "json"}) == "json" : node.has("json_format");
   if (json) {
     if (node.has("text_format")) node.child("text_format").fail("not allowed with format: json");
     config.formatter = parseJsonFormat(node);

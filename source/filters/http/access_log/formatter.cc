@@ -70,14 +70,14 @@ FormatString FormatString::compile(std::string_view format, const ConfigNode& wh
     size_t end = percent + 1;
     while (end < format.size() && isCommandNameChar(format[end])) ++end;
     if (end == percent + 1) {
-      where.fail(str::cat("unbalanced '%' at offset ", percent,
-                          " of the format string; write %% for a literal percent sign"));
+      where.fail(
+          str::cat("unbalanced '%' at offset ", percent, " of the format string; write %% for a literal percent sign"));
     }
     if (end < format.size() && format[end] == '(') {
       const size_t close = format.find(')', end);
       if (close == std::string_view::npos) {
-        where.fail(str::cat("missing ')' in '", format.substr(percent), "' at offset ", percent,
-                            " of the format string"));
+        where.fail(
+            str::cat("missing ')' in '", format.substr(percent), "' at offset ", percent, " of the format string"));
       }
       end = close;
     }
@@ -87,8 +87,7 @@ FormatString FormatString::compile(std::string_view format, const ConfigNode& wh
                           " of the format string: missing closing '%'"));
     }
     std::string error;
-    std::optional<Command> command =
-        Command::parse(format.substr(percent + 1, end - percent - 1), error);
+    std::optional<Command> command = Command::parse(format.substr(percent + 1, end - percent - 1), error);
     if (!command) where.fail(str::cat(error, " at offset ", percent, " of the format string"));
     flushLiteral();
     result.parts_.push_back(Part{{}, {}, std::move(command)});
@@ -145,12 +144,9 @@ void FormatString::appendJson(const StreamInfo& info, std::string& out) const {
 }
 
 TextFormatter::TextFormatter(std::string_view format, const ConfigNode& where)
-    : format_(FormatString::compile(
-          format.ends_with('\n') ? std::string(format) : str::cat(format, "\n"), where)) {}
+    : format_(FormatString::compile(format.ends_with('\n') ? std::string(format) : str::cat(format, "\n"), where)) {}
 
-void TextFormatter::format(const StreamInfo& info, std::string& out) const {
-  format_.appendText(info, out);
-}
+void TextFormatter::format(const StreamInfo& info, std::string& out) const { format_.appendText(info, out); }
 
 JsonFormatter::JsonFormatter(std::vector<Field> fields) : fields_(std::move(fields)) {
   for (size_t i = 0; i < fields_.size(); ++i) {

@@ -32,8 +32,7 @@ class LogSink {
 
   // A sink writing to `fd` (closed on destruction when `owns_fd`), holding at most
   // `max_pending_bytes` of lines not yet written. `name` appears in warnings.
-  LogSink(int fd, bool owns_fd, std::string name,
-          size_t max_pending_bytes = kDefaultMaxPendingBytes);
+  LogSink(int fd, bool owns_fd, std::string name, size_t max_pending_bytes = kDefaultMaxPendingBytes);
   // Writes out what is queued, then stops the writer thread.
   ~LogSink();
 

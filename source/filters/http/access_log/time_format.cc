@@ -66,8 +66,7 @@ void TimeFormat::append(system_clock::time_point time, std::string& out) const {
   }
   const auto since_epoch = time.time_since_epoch();
   const auto seconds = std::chrono::floor<std::chrono::seconds>(since_epoch);
-  const int64_t nanos =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - seconds).count();
+  const int64_t nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - seconds).count();
   const time_t epoch_seconds = static_cast<time_t>(seconds.count());
   struct tm tm;
   gmtime_r(&epoch_seconds, &tm);

@@ -25,8 +25,9 @@ FilterHeadersStatus Router::decodeHeaders(HeaderMap& headers, bool end_stream) {
   // CONNECT belongs to the connection manager, which turns it into an inner connection.
   if (headers.method() == "CONNECT") return FilterHeadersStatus::Continue;
   if (headers.scheme() == "https") {
-    decoder_callbacks_->sendLocalReply(501, "https:// request targets need TLS to the origin, which this build does not do yet\n",
-                                       {}, "https_upstream_unsupported");
+    decoder_callbacks_->sendLocalReply(
+        501, "https:// request targets need TLS to the origin, which this build does not do yet\n", {},
+        "https_upstream_unsupported");
     return FilterHeadersStatus::StopIteration;
   }
   auto target = http::splitAuthority(headers.authority(), 80);
@@ -160,8 +161,7 @@ void Router::onRead(Buffer& data, bool end_stream) {
     }
     if (result == http1::Parser::Result::Error || result == http1::Parser::Result::Upgrade) {
       std::string why = result == http1::Parser::Result::Error ? parser_->errorReason() : "unexpected upgrade";
-      upstreamFailed(502, str::cat("upstream sent an invalid response: ", why),
-                     response_flags::kUpstreamProtocolError);
+      upstreamFailed(502, str::cat("upstream sent an invalid response: ", why), response_flags::kUpstreamProtocolError);
       return;
     }
   }

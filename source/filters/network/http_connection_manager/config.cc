@@ -37,8 +37,8 @@ HcmConfig parseHcmConfig(const ConfigNode& config) {
     std::string name = f.required("name").str();
     const HttpFilterFactory* factory = HttpFilterRegistry::get().find(name);
     if (!factory) {
-      f.child("name").fail(str::cat("unknown HTTP filter '", name, "'; known: ",
-                                    str::join(HttpFilterRegistry::get().names(), ", ")));
+      f.child("name").fail(
+          str::cat("unknown HTTP filter '", name, "'; known: ", str::join(HttpFilterRegistry::get().names(), ", ")));
     }
     bool last = i + 1 == filters.size();
     if (factory->terminal() && !last) f.child("name").fail(str::cat("'", name, "' ends a chain and must be last"));

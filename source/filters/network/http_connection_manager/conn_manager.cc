@@ -1,7 +1,6 @@
 #include "source/filters/network/http_connection_manager/conn_manager.h"
 
 #include <algorithm>
-
 #include <boost/asio/post.hpp>
 
 #include "api/interpose/strings.h"
@@ -35,9 +34,8 @@ void ConnectionManager::post(F&& f) {
 
 FilterStatus ConnectionManager::onNewConnection() {
   auto& io = callbacks_->worker().ioContext();
-  header_timer_ = std::make_unique<Timer>(io, [this] {
-    protocolError(408, "request header timeout", response_flags::kRequestHeaderTimeout);
-  });
+  header_timer_ = std::make_unique<Timer>(
+      io, [this] { protocolError(408, "request header timeout", response_flags::kRequestHeaderTimeout); });
   idle_timer_ = std::make_unique<Timer>(io, [this] { onIdleTick(); });
   callbacks_->addWatermarkCallbacks(*this);
   armIdleTimer();
@@ -56,8 +54,7 @@ void ConnectionManager::onIdleTick() {
     armIdleTimer();  // a request is arriving; the header timer governs it
     return;
   }
-  if (callbacks_->worker().draining() ||
-      std::chrono::steady_clock::now() - idle_since_ >= config_->idle_timeout) {
+  if (callbacks_->worker().draining() || std::chrono::steady_clock::now() - idle_since_ >= config_->idle_timeout) {
     closeConnection(CloseType::FlushWrite);
     return;
   }

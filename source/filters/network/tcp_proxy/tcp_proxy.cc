@@ -44,9 +44,8 @@ FilterStatus TcpProxy::onNewConnection() {
     callbacks_->close(CloseType::NoFlush, "tcp_proxy has no destination");
     return FilterStatus::StopIteration;
   }
-  auto& dns = worker.local<network::DnsCache>(config_.get(), [&] {
-    return std::make_shared<network::DnsCache>(worker.ioContext(), config_->dns_cache_ttl);
-  });
+  auto& dns = worker.local<network::DnsCache>(
+      config_.get(), [&] { return std::make_shared<network::DnsCache>(worker.ioContext(), config_->dns_cache_ttl); });
   std::weak_ptr<char> alive = life_;
   auto timeout = config_->connect_timeout;
   auto limit = callbacks_->bufferLimit();

@@ -38,8 +38,8 @@ TEST(AccessLogTest, RegisteredAndNotTerminal) {
 TEST(AccessLogTest, LogsOneLinePerCompletedStream) {
   const std::string path = str::cat(::testing::TempDir(), "/access.", getpid(), ".log");
   unlink(path.c_str());
-  HttpFilterFactoryCb make = factory().create(
-      configNode(str::cat("path: ", path, "\ntext_format: '%REQ(:METHOD)% %RESPONSE_CODE%'")));
+  HttpFilterFactoryCb make =
+      factory().create(configNode(str::cat("path: ", path, "\ntext_format: '%REQ(:METHOD)% %RESPONSE_CODE%'")));
 
   SampleStream s;
   for (int code : {200, 404}) {
@@ -62,8 +62,8 @@ TEST(AccessLogTest, LogsOneLinePerCompletedStream) {
 TEST(AccessLogTest, JsonLines) {
   const std::string path = str::cat(::testing::TempDir(), "/access-json.", getpid(), ".log");
   unlink(path.c_str());
-  HttpFilterFactoryCb make = factory().create(configNode(
-      str::cat("path: ", path, "\nformat: json\njson_format: {ua: '%REQ(USER-AGENT)%'}")));
+  HttpFilterFactoryCb make =
+      factory().create(configNode(str::cat("path: ", path, "\nformat: json\njson_format: {ua: '%REQ(USER-AGENT)%'}")));
   SampleStream s;
   s.request.set("user-agent", "x\ny");
   make()->onStreamComplete(s.info);

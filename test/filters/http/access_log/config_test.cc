@@ -39,8 +39,8 @@ TEST(ConfigTest, Defaults) {
 }
 
 TEST(ConfigTest, TextFormat) {
-  const AccessLogConfig config = parse(
-      configNode("path: /tmp/x.log\nformat: text\ntext_format: '%REQ(:METHOD)% %RESPONSE_CODE%'"));
+  const AccessLogConfig config =
+      parse(configNode("path: /tmp/x.log\nformat: text\ntext_format: '%REQ(:METHOD)% %RESPONSE_CODE%'"));
   EXPECT_EQ(config.path, "/tmp/x.log");
   EXPECT_EQ(render(config), "GET 200\n");
 }
@@ -52,8 +52,7 @@ TEST(ConfigTest, TextFormatBlockScalar) {
 
 TEST(ConfigTest, DefaultJsonFormat) {
   const std::string line = render(parse(configNode("format: json")));
-  EXPECT_EQ(line.rfind("{\"start_time\":\"2026-11-29T04:31:55.123Z\",\"method\":\"GET\",", 0), 0u)
-      << line;
+  EXPECT_EQ(line.rfind("{\"start_time\":\"2026-11-29T04:31:55.123Z\",\"method\":\"GET\",", 0), 0u) << line;
   EXPECT_NE(line.find(",\"response_code\":200,"), std::string::npos) << line;
   EXPECT_TRUE(line.ends_with(",\"error\":null}\n")) << line;
 }
@@ -71,8 +70,7 @@ json_format:
 }
 
 TEST(ConfigTest, JsonFormatImpliesFormatJson) {
-  EXPECT_EQ(render(parse(configNode("json_format: {code: '%RESPONSE_CODE%'}"))),
-            "{\"code\":200}\n");
+  EXPECT_EQ(render(parse(configNode("json_format: {code: '%RESPONSE_CODE%'}"))), "{\"code\":200}\n");
 }
 
 TEST(ConfigTest, UnknownKey) {
@@ -113,20 +111,15 @@ TEST(ConfigTest, BadJsonFormatValue) {
 }
 
 TEST(ConfigTest, JsonFormatShape) {
-  EXPECT_NE(parseError("json_format: [a, b]").find("json_format: expected a map"),
-            std::string::npos);
-  EXPECT_NE(parseError("json_format: {}").find("json_format: must name at least one key"),
-            std::string::npos);
-  EXPECT_NE(parseError("json_format: {a: {b: c}}").find("json_format.a: expected a format string"),
-            std::string::npos);
-  EXPECT_NE(parseError("json_format: {a: x, a: y}").find("json_format.a: duplicate key"),
-            std::string::npos);
+  EXPECT_NE(parseError("json_format: [a, b]").find("json_format: expected a map"), std::string::npos);
+  EXPECT_NE(parseError("json_format: {}").find("json_format: must name at least one key"), std::string::npos);
+  EXPECT_NE(parseError("json_format: {a: {b: c}}").find("json_format.a: expected a format string"), std::string::npos);
+  EXPECT_NE(parseError("json_format: {a: x, a: y}").find("json_format.a: duplicate key"), std::string::npos);
 }
 
 TEST(ConfigTest, EmptyValues) {
   EXPECT_NE(parseError("path: ''").find("config.path: must not be empty"), std::string::npos);
-  EXPECT_NE(parseError("text_format: ''").find("config.text_format: must not be empty"),
-            std::string::npos);
+  EXPECT_NE(parseError("text_format: ''").find("config.text_format: must not be empty"), std::string::npos);
   EXPECT_NE(parseError("path: [a]").find("config.path: expected a string"), std::string::npos);
 }
 

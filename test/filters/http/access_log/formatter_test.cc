@@ -29,8 +29,7 @@ std::string json(std::string_view format, const StreamInfo& info) {
 
 // The ConfigError message compiling `format`, as given on line 2 of a config file.
 std::string compileError(std::string_view format) {
-  const ConfigNode node =
-      configNode("path: /dev/stdout\ntext_format: '" + std::string(format) + "'\n");
+  const ConfigNode node = configNode("path: /dev/stdout\ntext_format: '" + std::string(format) + "'\n");
   try {
     FormatString::compile(format, node.child("text_format"));
   } catch (const ConfigError& e) {
@@ -44,8 +43,7 @@ TEST(FormatterTest, StartTime) {
   EXPECT_EQ(text("%START_TIME%", s.info), "2026-11-29T04:31:55.123Z");
   EXPECT_EQ(text("%START_TIME()%", s.info), "2026-11-29T04:31:55.123Z");
   EXPECT_EQ(text("%START_TIME(%Y/%m/%d %H:%M:%S)%", s.info), "2026/11/29 04:31:55");
-  EXPECT_EQ(text("%START_TIME(%S.%3f|%6f|%9f|%f|%1f)%", s.info),
-            "55.123|123456|123456789|123456789|1");
+  EXPECT_EQ(text("%START_TIME(%S.%3f|%6f|%9f|%f|%1f)%", s.info), "55.123|123456|123456789|123456789|1");
   EXPECT_EQ(text("%START_TIME(%s)%", s.info), "1795926715");
   // strftime's own escapes are left alone: %%f is a literal "%f".
   EXPECT_EQ(text("%START_TIME(%%f %%)%", s.info), "%f %");
@@ -96,13 +94,10 @@ TEST(FormatterTest, MaxLength) {
 
 TEST(FormatterTest, StreamFields) {
   SampleStream s;
-  EXPECT_EQ(text("%RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT% %DURATION%", s.info),
-            "200 17 1024 1234");
-  EXPECT_EQ(text("%PROTOCOL% %UPSTREAM_PROTOCOL% %UPSTREAM_HOST%", s.info),
-            "HTTP/1.1 HTTP/1.0 192.0.2.10:80");
+  EXPECT_EQ(text("%RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT% %DURATION%", s.info), "200 17 1024 1234");
+  EXPECT_EQ(text("%PROTOCOL% %UPSTREAM_PROTOCOL% %UPSTREAM_HOST%", s.info), "HTTP/1.1 HTTP/1.0 192.0.2.10:80");
   s.info.error = "connection refused";
-  EXPECT_EQ(text("%ERROR%|%RESPONSE_CODE_DETAILS%", s.info),
-            "connection refused|connection refused");
+  EXPECT_EQ(text("%ERROR%|%RESPONSE_CODE_DETAILS%", s.info), "connection refused|connection refused");
 }
 
 TEST(FormatterTest, ConnectionFields) {
@@ -128,8 +123,8 @@ TEST(FormatterTest, ResponseFlags) {
   EXPECT_EQ(text("%RESPONSE_FLAGS%", s.info), "-");
   s.info.response_flags = response_flags::kUpstreamConnectionFailure;
   EXPECT_EQ(text("%RESPONSE_FLAGS%", s.info), "UF");
-  s.info.response_flags = response_flags::kRequestHeaderTimeout | response_flags::kLocalReply |
-                          response_flags::kNoHealthyUpstream;
+  s.info.response_flags =
+      response_flags::kRequestHeaderTimeout | response_flags::kLocalReply | response_flags::kNoHealthyUpstream;
   EXPECT_EQ(text("%RESPONSE_FLAGS%", s.info), "UH,LR,RHT");
   s.info.response_flags = 0xfff;
   EXPECT_EQ(text("%RESPONSE_FLAGS%", s.info), "UF,UH,UT,UC,DC,LR,SI,DPE,UPE,RL,UO,RHT");
@@ -145,8 +140,7 @@ TEST(FormatterTest, MissingValuesPrintDash) {
             "-|-|-|-|-|-|-|-|-|-|-|-|-");
   // Counters are always known; no response yet is code 0, as in Envoy.
   info.end = info.start;
-  EXPECT_EQ(text("%RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESPONSE_FLAGS%", info),
-            "0 0 0 0 -");
+  EXPECT_EQ(text("%RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESPONSE_FLAGS%", info), "0 0 0 0 -");
 }
 
 TEST(FormatterTest, LiteralPercent) {
@@ -159,8 +153,7 @@ TEST(FormatterTest, LiteralPercent) {
 TEST(FormatterTest, TextEscapesInjectedLines) {
   SampleStream s;
   s.request.add("x-evil", "a\r\n[2026-01-01] \"forged\" \\ \x1b[31m\x7f");
-  EXPECT_EQ(text("\"%REQ(X-EVIL)%\"\n", s.info),
-            "\"a\\x0d\\x0a[2026-01-01] \\x22forged\\x22 \\x5c \\x1b[31m\\x7f\"\n");
+  EXPECT_EQ(text("\"%REQ(X-EVIL)%\"\n", s.info), "\"a\\x0d\\x0a[2026-01-01] \\x22forged\\x22 \\x5c \\x1b[31m\\x7f\"\n");
   // UTF-8 is kept readable.
   s.request.set("x-evil", "caf\xc3\xa9");
   EXPECT_EQ(text("%REQ(X-EVIL)%", s.info), "caf\xc3\xa9");
@@ -187,8 +180,7 @@ TEST(FormatterTest, JsonValues) {
 TEST(FormatterTest, JsonEscaping) {
   SampleStream s;
   s.request.add("x-v", "q\"b\\n\n\t\x01\x7f caf\xc3\xa9 \xf0\x9f\x98\x80");
-  EXPECT_EQ(json("%REQ(X-V)%", s.info),
-            "\"q\\\"b\\\\n\\u000a\\u0009\\u0001\\u007f caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+  EXPECT_EQ(json("%REQ(X-V)%", s.info), "\"q\\\"b\\\\n\\u000a\\u0009\\u0001\\u007f caf\xc3\xa9 \xf0\x9f\x98\x80\"");
   // Bytes that are not UTF-8 (Latin-1 obs-text, a truncated sequence, an overlong form)
   // become their Latin-1 code point, keeping the line valid JSON.
   s.request.set("x-v", "caf\xe9 \xe2\x82 \xc0\xaf");
@@ -246,16 +238,13 @@ TEST(FormatterTest, JsonKeysAreEscaped) {
 
 TEST(FormatterTest, ErrorsNameFileLineColumnAndKeyPath) {
   const std::string where = "test.yaml:2:14: http_filters[0].config.text_format: ";
-  EXPECT_EQ(compileError("[%FOO%]"),
-            where + "unknown command %FOO% at offset 1 of the format string");
-  EXPECT_EQ(compileError("100% sure"),
-            where +
-                "unbalanced '%' at offset 3 of the format string; write %% for a literal "
-                "percent sign");
-  EXPECT_EQ(compileError("done %"),
-            where +
-                "unbalanced '%' at offset 5 of the format string; write %% for a literal "
-                "percent sign");
+  EXPECT_EQ(compileError("[%FOO%]"), where + "unknown command %FOO% at offset 1 of the format string");
+  EXPECT_EQ(compileError("100% sure"), where +
+                                           "unbalanced '%' at offset 3 of the format string; write %% for a literal "
+                                           "percent sign");
+  EXPECT_EQ(compileError("done %"), where +
+                                        "unbalanced '%' at offset 5 of the format string; write %% for a literal "
+                                        "percent sign");
   EXPECT_EQ(compileError("x %RESPONSE_CODE"),
             where +
                 "unterminated command '%RESPONSE_CODE' at offset 2 of the format string: "

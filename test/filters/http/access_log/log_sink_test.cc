@@ -48,8 +48,7 @@ TEST(LogSinkTest, LinesFromManyThreadsArriveWholeAndInOrder) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < kLines; ++i)
-        sink->write(str::cat(t, " ", i, " ", std::string(i % 97, 'x'), "\n"));
+      for (int i = 0; i < kLines; ++i) sink->write(str::cat(t, " ", i, " ", std::string(i % 97, 'x'), "\n"));
     });
   }
   for (auto& thread : threads) thread.join();

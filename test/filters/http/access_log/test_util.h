@@ -14,8 +14,7 @@ namespace interpose::access_log::testing {
 
 // A ConfigNode for `yaml`, placed where a filter's config sits in a real config file.
 inline ConfigNode configNode(const std::string& yaml) {
-  return ConfigNode(YAML::Load(yaml), "http_filters[0].config",
-                    std::make_shared<const std::string>("test.yaml"));
+  return ConfigNode(YAML::Load(yaml), "http_filters[0].config", std::make_shared<const std::string>("test.yaml"));
 }
 
 // A finished stream with every field set, and the headers and connection it points at.
@@ -38,9 +37,9 @@ struct SampleStream {
     response.add("content-type", "text/html");
 
     // 2026-11-29T04:31:55.123456789Z
-    info.start_time = system_clock::time_point(duration_cast<system_clock::duration>(
-        sys_days(year(2026) / 11 / 29).time_since_epoch() + hours(4) + minutes(31) + seconds(55) +
-        nanoseconds(123456789)));
+    info.start_time = system_clock::time_point(
+        duration_cast<system_clock::duration>(sys_days(year(2026) / 11 / 29).time_since_epoch() + hours(4) +
+                                              minutes(31) + seconds(55) + nanoseconds(123456789)));
     info.start = StreamInfo::Clock::now();
     info.end = info.start + microseconds(1234567);
     info.connection = &connection;
