@@ -103,7 +103,7 @@ std::chrono::milliseconds ConfigNode::duration() const {
     std::string_view suffix;
     double ms;
   };
-  static constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+  static constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
   double factor = 1000;  // a bare number means seconds
   for (const auto& unit : kUnits) {
     if (str::consumeSuffix(s, unit.suffix)) {

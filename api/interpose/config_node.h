@@ -47,7 +47,7 @@ class ConfigNode {
   std::string str() const;
   int64_t integer(int64_t min, int64_t max) const;
   bool boolean() const;
-  // "250ms", "10s", "5m", "1h"; a bare number means seconds.
+  // "250ms", "10s", "5m", "1h", "397d"; a bare number means seconds.
   std::chrono::milliseconds duration() const;
   // "64KiB", "1MiB", "512" (bytes).
   uint64_t bytes() const;

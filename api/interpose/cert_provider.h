@@ -1,0 +1,58 @@
+#pragma once
+
+#include <openssl/base.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace interpose {
+
+// The certificate a TLS server presents for one host: leaf first, then the issuing chain
+// (DER, as BoringSSL CRYPTO_BUFFERs, ready for SSL_set_chain_and_key), and the leaf's key.
+// Immutable once made; shared by every handshake for that host.
+class ServerCertificate {
+ public:
+  ServerCertificate(std::vector<CRYPTO_BUFFER*> chain, EVP_PKEY* key);  // takes ownership
+  ~ServerCertificate();
+  ServerCertificate(const ServerCertificate&) = delete;
+  ServerCertificate& operator=(const ServerCertificate&) = delete;
+
+  CRYPTO_BUFFER* const* chain() const { return chain_.data(); }
+  size_t chainLength() const { return chain_.size(); }
+  EVP_PKEY* key() const { return key_; }
+
+ private:
+  std::vector<CRYPTO_BUFFER*> chain_;
+  EVP_PKEY* key_;
+};
+
+// Where tls_intercept gets certificates: the `ca` provider mints them from a local CA
+// (asyncio-https-proxy's TLSStore). Declared under `cert_providers:` and used by name.
+class CertProvider {
+ public:
+  virtual ~CertProvider() = default;
+  virtual const std::string& name() const = 0;
+  // The certificate for `host`, a DNS name or an IP literal (v4 or v6, without brackets),
+  // from the cache or freshly minted. Thread-safe: concurrent calls for one new host mint
+  // it once (single flight) and all get the same certificate.
+  virtual absl::StatusOr<std::shared_ptr<const ServerCertificate>> certificateFor(std::string_view host) = 0;
+};
+
+// Cert providers by name, filled when the config's `cert_providers:` are loaded (before
+// any listener, so filter factories can look them up while they parse their config).
+class CertProviderRegistry {
+ public:
+  static CertProviderRegistry& get();
+  void add(std::shared_ptr<CertProvider> provider);
+  std::shared_ptr<CertProvider> find(std::string_view name) const;
+  void clear();
+
+ private:
+  std::vector<std::shared_ptr<CertProvider>> providers_;
+};
+
+}  // namespace interpose
