@@ -29,6 +29,8 @@ class NetworkFilterCallbacks {
  public:
   virtual ~NetworkFilterCallbacks() = default;
   virtual const ConnectionInfo& connectionInfo() const = 0;
+  // For filters that learn about the connection (TLS termination sets secure, sni, alpn).
+  virtual ConnectionInfo& mutableConnectionInfo() = 0;
   virtual Worker& worker() = 0;
 
   // Resumes onData() iteration after this filter returned StopIteration.

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/interpose/header_map.h"
 
@@ -20,6 +21,14 @@ struct ConnectionInfo {
   uint16_t destination_port = 0;
   bool tunneled = false;  // an inner connection, inside a CONNECT tunnel
   uint64_t id = 0;
+  // Set by a filter that terminates TLS (tls_intercept) once its handshake is done.
+  bool secure = false;
+  std::string tls_version;  // "TLSv1.3"
+  std::string sni;          // the server name the client sent, as sent
+  std::string alpn;         // the protocol agreed with the client, e.g. "http/1.1"
+  // Set by the listener's tls_inspector before chain selection.
+  std::string transport;                 // "tls" or "raw"; empty when not inspected
+  std::vector<std::string> client_alpn;  // the protocols the client offered
 };
 
 // Response flags, Envoy-style short codes for %RESPONSE_FLAGS%.

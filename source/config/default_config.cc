@@ -2,16 +2,32 @@
 
 namespace interpose::config {
 
-const std::string_view kDefaultConfig = R"(# Interpose's embedded default: a forward proxy on loopback.
+const std::string_view kDefaultConfig = R"(# Interpose's embedded default: an intercepting forward proxy on loopback.
+cert_providers:
+  # A CA made on first run in $XDG_DATA_HOME/interpose (else ~/.local/share/interpose);
+  # trust its ca.pem to see your HTTPS traffic.
+  - name: local_ca
+    ca: { generate_if_missing: true }
 listeners:
   - name: proxy
     address: 127.0.0.1:8080
     filter_chains:
-      # Inside CONNECT tunnels: pass the bytes through to the CONNECT target.
-      - name: tunnels
-        match: { tunneled: true }
+      # Hosts whose clients refused our certificate (pinning apps): pass them through.
+      - name: pinned
+        match: { tunneled: true, interception_rejected: true }
         filters:
           - name: tcp_proxy
+      # Every other CONNECT: terminate TLS with a minted certificate and proxy the requests.
+      - name: intercept
+        match: { tunneled: true }
+        filters:
+          - name: tls_intercept
+            config: { cert_provider: local_ca, remember_rejections: 1h }
+          - name: http_connection_manager
+            config:
+              http_filters:
+                - name: access_log
+                - name: router
       # Plain HTTP proxy requests.
       - name: http
         filters:

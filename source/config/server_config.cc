@@ -9,12 +9,14 @@
 #include "api/interpose/registry.h"
 #include "api/interpose/strings.h"
 #include "source/http/request_target.h"
+#include "source/tls/ca_provider.h"
 
 namespace interpose::config {
 namespace {
 
 network::FilterChainMatch parseMatch(const ConfigNode& node) {
-  node.expectMap({"destination_port", "server_names", "source_cidrs", "tunneled"});
+  node.expectMap({"destination_port", "server_names", "source_cidrs", "tunneled", "interception_rejected",
+                  "transport_protocol", "application_protocols"});
   network::FilterChainMatch match;
   if (node.has("destination_port")) {
     match.destination_port = static_cast<uint16_t>(node.child("destination_port").integer(1, 65535));
@@ -35,6 +37,11 @@ network::FilterChainMatch parseMatch(const ConfigNode& node) {
     match.source_cidrs.push_back(*parsed);
   }
   if (node.has("tunneled")) match.tunneled = node.child("tunneled").boolean();
+  if (node.has("interception_rejected")) match.interception_rejected = node.child("interception_rejected").boolean();
+  if (node.has("transport_protocol")) match.transport_protocol = node.child("transport_protocol").oneOf({"tls", "raw"});
+  for (const auto& proto : node.child("application_protocols").list()) {
+    match.application_protocols.push_back(proto.str());
+  }
   return match;
 }
 
@@ -59,7 +66,7 @@ network::FilterChain parseChain(const ConfigNode& node) {
 }
 
 ListenerConfig parseListener(const ConfigNode& node) {
-  node.expectMap({"name", "address", "buffer_limit", "filter_chains"});
+  node.expectMap({"name", "address", "buffer_limit", "listener_filters", "filter_chains"});
   ListenerConfig listener;
   listener.name = node.required("name").str();
   ConfigNode address = node.required("address");
@@ -77,15 +84,46 @@ ListenerConfig parseListener(const ConfigNode& node) {
     node.child("buffer_limit").fail("expected a size between 16KiB and 64MiB");
   }
   listener.buffer_limit = static_cast<uint32_t>(limit);
+  for (const auto& filter : node.child("listener_filters").list()) {
+    filter.expectMap({"name"});
+    filter.required("name").oneOf({"tls_inspector"});
+    listener.inspect_tls = true;
+  }
   auto chains = node.required("filter_chains").list();
   if (chains.empty()) node.child("filter_chains").fail("expected at least one filter chain");
-  for (const auto& chain : chains) listener.filter_chains.push_back(parseChain(chain));
+  for (const auto& chain : chains) {
+    listener.filter_chains.push_back(parseChain(chain));
+    const auto& match = listener.filter_chains.back().match;
+    if (!listener.inspect_tls && (match.transport_protocol || !match.application_protocols.empty())) {
+      chain.child("match").fail(
+          "transport_protocol and application_protocols need listener_filters: [ { name: tls_inspector } ]");
+    }
+  }
   return listener;
 }
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view yaml, const std::string& file) {
+// Loads `cert_providers:` and registers each by name, so tls_intercept can find them.
+absl::Status parseCertProviders(const ConfigNode& list, bool validate_only, ServerConfig& config) {
+  std::set<std::string> names;
+  for (const auto& node : list.list()) {
+    node.expectMap({"name", "ca"});
+    std::string name = node.required("name").str();
+    if (!names.insert(name).second) node.child("name").fail(str::cat("duplicate cert provider name '", name, "'"));
+    auto provider = tls::CaProvider::create(name, node.required("ca"), validate_only);
+    if (!provider.ok()) {
+      return absl::InvalidArgumentError(
+          str::cat(node.child("ca").location(), ": ", node.path(), ".ca: ", std::string(provider.status().message())));
+    }
+    CertProviderRegistry::get().add(*provider);
+    config.cert_providers.push_back(*provider);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view yaml, const std::string& file,
+                                                                bool validate_only) {
   auto file_name = std::make_shared<const std::string>(file);
   YAML::Node root;
   try {
@@ -99,8 +137,11 @@ absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view
   try {
     ConfigNode top(root, "", file_name);
     if (!top.defined()) top.fail("the config is empty; expected a map with 'listeners'");
-    top.expectMap({"listeners", "drain_timeout"});
+    top.expectMap({"cert_providers", "listeners", "drain_timeout"});
     config->drain_timeout = top.duration("drain_timeout", config->drain_timeout);
+    if (auto status = parseCertProviders(top.child("cert_providers"), validate_only, *config); !status.ok()) {
+      return status;
+    }
     auto listeners = top.required("listeners").list();
     if (listeners.empty()) top.child("listeners").fail("expected at least one listener");
     std::set<std::string> names;
@@ -124,12 +165,12 @@ absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view
   return std::shared_ptr<const ServerConfig>(std::move(config));
 }
 
-absl::StatusOr<std::shared_ptr<const ServerConfig>> loadConfigFile(const std::string& path) {
+absl::StatusOr<std::shared_ptr<const ServerConfig>> loadConfigFile(const std::string& path, bool validate_only) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(str::cat(path, ": cannot open config file: ", std::strerror(errno)));
   std::stringstream text;
   text << in.rdbuf();
-  return parseConfig(text.str(), path);
+  return parseConfig(text.str(), path, validate_only);
 }
 
 }  // namespace interpose::config

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "api/interpose/cert_provider.h"
 #include "source/network/connection.h"
 #include "source/network/filter_chain.h"
 
@@ -18,22 +19,26 @@ struct ListenerConfig {
   std::string address_text;
   boost::asio::ip::tcp::endpoint address;
   uint32_t buffer_limit = 1024 * 1024;  // per connection and direction: the high watermark
+  bool inspect_tls = false;             // listener_filters: [tls_inspector]
   std::vector<network::FilterChain> filter_chains;
 };
 
 struct ServerConfig {
   std::string source;  // file name, or "<embedded default>"
+  std::vector<std::shared_ptr<CertProvider>> cert_providers;
   std::vector<ListenerConfig> listeners;
   std::chrono::milliseconds drain_timeout{5000};
 };
 
 // Parses and validates a whole config, running every filter factory on its own `config`.
 // Errors read "FILE:LINE:COLUMN: KEY.PATH: what was expected".
-absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view yaml, const std::string& file);
-absl::StatusOr<std::shared_ptr<const ServerConfig>> loadConfigFile(const std::string& path);
+// With `validate_only`, nothing is created on disk (a CA that would be generated is not).
+absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view yaml, const std::string& file,
+                                                                bool validate_only = false);
+absl::StatusOr<std::shared_ptr<const ServerConfig>> loadConfigFile(const std::string& path, bool validate_only = false);
 
-// The config used when no -c is given: a forward proxy on 127.0.0.1:8080 that logs every
-// request to stdout and tunnels CONNECT.
+// The config used when no -c is given: a forward proxy on 127.0.0.1:8080 that intercepts
+// every CONNECT with a CA generated on first run, and logs every request to stdout.
 extern const std::string_view kDefaultConfig;
 
 }  // namespace interpose::config

@@ -4,17 +4,20 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "api/interpose/strings.h"
 #include "source/common/logger.h"
 #include "source/config/server_config.h"
+#include "source/exe/ca_command.h"
 #include "source/exe/version.h"
 #include "source/server/server.h"
 
 namespace {
 
 constexpr const char* kUsage = R"(Usage: interpose [options]
+       interpose ca init|export|show [options]   (see 'interpose ca --help')
 
 An HTTP(S) forward proxy configured in YAML, built from filter chains.
 
@@ -42,6 +45,8 @@ int usageError(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace interpose;
+  // `interpose ca ...` manages the interception CA and has its own options.
+  if (argc >= 2 && std::string_view(argv[1]) == "ca") return runCaCommand(argc - 2, argv + 2);
   std::string config_path;
   std::string mode = "serve";
   unsigned concurrency = std::max(1u, std::thread::hardware_concurrency());
@@ -95,8 +100,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  auto config = config_path.empty() ? config::parseConfig(config::kDefaultConfig, "<embedded default config>")
-                                    : config::loadConfigFile(config_path);
+  bool validate_only = mode == "validate";
+  auto config = config_path.empty()
+                    ? config::parseConfig(config::kDefaultConfig, "<embedded default config>", validate_only)
+                    : config::loadConfigFile(config_path, validate_only);
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
     return 1;

@@ -66,8 +66,10 @@ void UpstreamPool::removeIdle(Idle* idle) {
   if (list.empty()) idle_.erase(it);
 }
 
-void UpstreamPool::acquire(const std::string& host, uint16_t port, Callback callback, std::weak_ptr<void> alive) {
-  auto it = idle_.find(key(host, port));
+void UpstreamPool::acquire(const std::string& host, uint16_t port, const UpstreamTls* tls, Callback callback,
+                           std::weak_ptr<void> alive) {
+  const std::string pool_key = key(host, port, tls != nullptr);
+  auto it = idle_.find(pool_key);
   while (it != idle_.end() && !it->second.empty()) {
     // Most recently used first: it is the least likely to have been closed by the origin.
     std::unique_ptr<Idle> idle = std::move(it->second.back());
@@ -82,40 +84,74 @@ void UpstreamPool::acquire(const std::string& host, uint16_t port, Callback call
       callback(std::move(result));
       return;
     }
-    it = idle_.find(key(host, port));
+    it = idle_.find(pool_key);
   }
   auto options = options_;
   auto& io = io_;
-  dns_.resolve(host, port, [&io, options, callback = std::move(callback), alive](const network::DnsCache::Result& dns) {
+  dns_.resolve(host, port,
+               [&io, options, host, tls, callback = std::move(callback), alive](const network::DnsCache::Result& dns) {
+                 if (alive.expired()) return;
+                 if (!dns.error.empty()) {
+                   Result result;
+                   result.error = dns.error;
+                   result.dns_failure = true;
+                   callback(std::move(result));
+                   return;
+                 }
+                 network::connectTo(io, dns.endpoints, options.connect_timeout, options.buffer_limit,
+                                    [&io, options, host, tls, callback, alive](network::ConnectResult connected) {
+                                      if (alive.expired()) return;
+                                      if (connected.connection && tls) {
+                                        startTls(io, std::move(connected.connection), host, *tls,
+                                                 options.connect_timeout, callback, alive);
+                                        return;
+                                      }
+                                      Result result;
+                                      result.connection = std::move(connected.connection);
+                                      result.error = std::move(connected.error);
+                                      result.timed_out = connected.timed_out;
+                                      result.endpoint = std::move(connected.endpoint);
+                                      callback(std::move(result));
+                                    });
+               });
+}
+
+void UpstreamPool::startTls(boost::asio::io_context& io, network::ConnectionPtr connection, const std::string& host,
+                            const UpstreamTls& tls, std::chrono::milliseconds timeout, Callback callback,
+                            std::weak_ptr<void> alive) {
+  // The handshake gets the connect timeout again; a silent origin must not hang the request.
+  auto timer = std::make_shared<Timer>(io, [weak = std::weak_ptr<network::Connection>(connection)] {
+    if (auto c = weak.lock()) c->abortTls("TLS handshake timeout");
+  });
+  timer->enable(timeout);
+  std::string endpoint = connection->remoteAddress();
+  network::Connection* raw = connection.get();
+  raw->startTls(tls.newSession(host), [timer, connection = std::move(connection), endpoint, callback,
+                                       alive](const std::string& error) mutable {
+    timer->disable();
+    auto keep = std::move(connection);  // breaks the connection -> callback -> connection cycle
     if (alive.expired()) return;
-    if (!dns.error.empty()) {
-      Result result;
-      result.error = dns.error;
-      result.dns_failure = true;
-      callback(std::move(result));
-      return;
+    Result result;
+    result.endpoint = endpoint;
+    if (!error.empty()) {
+      result.error = error;
+      result.tls_failure = true;
+    } else {
+      result.connection = std::move(keep);
     }
-    network::connectTo(io, dns.endpoints, options.connect_timeout, options.buffer_limit,
-                       [callback, alive](network::ConnectResult connected) {
-                         if (alive.expired()) return;
-                         Result result;
-                         result.connection = std::move(connected.connection);
-                         result.error = std::move(connected.error);
-                         result.timed_out = connected.timed_out;
-                         result.endpoint = std::move(connected.endpoint);
-                         callback(std::move(result));
-                       });
+    callback(std::move(result));
   });
 }
 
 void UpstreamPool::release(const std::string& host, uint16_t port, network::ConnectionPtr connection) {
   if (!connection || !connection->isOpen() || connection->bufferedBytes() > 0) return;
-  auto& list = idle_[key(host, port)];
+  auto& list = idle_[key(host, port, connection->secure())];
   if (list.size() >= options_.max_idle_per_origin) {
     connection->close(CloseType::NoFlush);
     return;
   }
-  list.push_back(std::make_unique<Idle>(*this, key(host, port), std::move(connection)));
+  std::string idle_key = key(host, port, connection->secure());
+  list.push_back(std::make_unique<Idle>(*this, std::move(idle_key), std::move(connection)));
 }
 
 }  // namespace interpose::http

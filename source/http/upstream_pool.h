@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "api/interpose/strings.h"
 #include "source/common/timer.h"
+#include "source/http/upstream_tls.h"
 #include "source/network/connection.h"
 #include "source/network/dns_cache.h"
 
@@ -31,6 +33,7 @@ class UpstreamPool {
     std::string error;  // why no connection: DNS or connect failure
     bool dns_failure = false;
     bool timed_out = false;
+    bool tls_failure = false;
     std::string endpoint;
   };
   using Callback = std::function<void(Result)>;
@@ -40,14 +43,21 @@ class UpstreamPool {
 
   // Hands out an idle connection at once, or resolves and connects. The callback is not
   // called after `cancel` (the returned token) is reset by the caller.
-  void acquire(const std::string& host, uint16_t port, Callback callback, std::weak_ptr<void> alive);
+  // With `tls`, the connection is handed out after a verified TLS handshake.
+  void acquire(const std::string& host, uint16_t port, const UpstreamTls* tls, Callback callback,
+               std::weak_ptr<void> alive);
   // Takes back a connection that finished an exchange cleanly and may be reused.
   void release(const std::string& host, uint16_t port, network::ConnectionPtr connection);
   size_t idleCount() const;
 
  private:
   class Idle;
-  static std::string key(const std::string& host, uint16_t port) { return host + ":" + std::to_string(port); }
+  static std::string key(const std::string& host, uint16_t port, bool tls) {
+    return str::cat(tls ? "https://" : "http://", host, ":", port);
+  }
+  static void startTls(boost::asio::io_context& io, network::ConnectionPtr connection, const std::string& host,
+                       const UpstreamTls& tls, std::chrono::milliseconds timeout, Callback callback,
+                       std::weak_ptr<void> alive);
   void removeIdle(Idle* idle);
 
   boost::asio::io_context& io_;

@@ -76,12 +76,25 @@ void Connection::readReady() {
     return;
   }
   if (ec == asio::error::eof) {
+    if (tls_ && !tls_->handshakeDone()) {
+      tlsFailed("connection closed during the TLS handshake");
+      return;
+    }
     peer_half_closed_ = true;
     if (callbacks_) callbacks_->onRead(read_buffer_, true);
     return;
   }
   if (ec) {
+    if (tls_ && !tls_->handshakeDone()) {
+      tlsFailed(ec.message());
+      return;
+    }
     closeSocket(ConnectionEvent::RemoteClose);
+    return;
+  }
+  if (tls_) {
+    Buffer raw(std::string_view(scratch, n));
+    receiveTls(raw);
     return;
   }
   read_buffer_.add(std::string_view(scratch, n));
@@ -89,12 +102,70 @@ void Connection::readReady() {
   doRead();
 }
 
+void Connection::startTls(bssl::UniquePtr<SSL> ssl, std::function<void(const std::string&)> done) {
+  tls_ = std::make_unique<TlsPipe>(std::move(ssl));
+  handshake_done_ = std::move(done);
+  Buffer hello;
+  if (!tls_->startHandshake(hello)) {
+    tlsFailed(tls_->error());
+    return;
+  }
+  pending_.move(hello);
+  doWrite();
+  startReading();
+}
+
+void Connection::receiveTls(Buffer& raw) {
+  bool was_done = tls_->handshakeDone();
+  Buffer to_peer;
+  bool ok = tls_->receive(raw, read_buffer_, to_peer);
+  if (!to_peer.empty()) {
+    pending_.move(to_peer);
+    doWrite();
+  }
+  if (!ok) {
+    if (!was_done) {
+      tlsFailed(tls_->error());
+    } else {
+      closeSocket(ConnectionEvent::RemoteClose);
+    }
+    return;
+  }
+  if (!was_done && tls_->handshakeDone() && handshake_done_) {
+    std::exchange(handshake_done_, nullptr)("");
+    if (state_ != State::Open) return;
+  }
+  bool end = tls_->peerClosed();
+  if (!read_buffer_.empty() || end) {
+    if (end) peer_half_closed_ = true;
+    if (callbacks_) callbacks_->onRead(read_buffer_, end);
+  }
+  doRead();
+}
+
+void Connection::tlsFailed(std::string why) {
+  long verify = tls_ ? SSL_get_verify_result(tls_->ssl()) : X509_V_OK;
+  if (verify != X509_V_OK) why = str::cat("certificate verify failed: ", X509_verify_cert_error_string(verify));
+  auto done = std::exchange(handshake_done_, nullptr);
+  closeSocket(ConnectionEvent::RemoteClose);
+  if (done) done(why.empty() ? "TLS handshake failed" : why);
+}
+
 void Connection::write(Buffer& data, bool end_stream) {
   if (state_ != State::Open) {
     data.clear();
     return;
   }
-  pending_.move(data);
+  if (tls_) {
+    Buffer ciphertext;
+    if (!tls_->send(data, end_stream, ciphertext)) {
+      closeSocket(ConnectionEvent::LocalClose);
+      return;
+    }
+    pending_.move(ciphertext);
+  } else {
+    pending_.move(data);
+  }
   if (end_stream) shutdown_after_write_ = true;
   checkWatermarks();
   doWrite();

@@ -10,6 +10,7 @@
 
 #include "api/interpose/buffer.h"
 #include "api/interpose/network_filter.h"
+#include "source/network/tls_pipe.h"
 
 namespace interpose::network {
 
@@ -40,6 +41,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection();
 
   void setCallbacks(Callbacks* callbacks) { callbacks_ = callbacks; }
+  // Turns this into a TLS client connection: starts the handshake and reads. From then on
+  // reads deliver plaintext and writes take plaintext. `done` gets an empty string once the
+  // handshake succeeds, or why it failed ("certificate verify failed: ...").
+  void startTls(bssl::UniquePtr<SSL> ssl, std::function<void(const std::string& error)> done);
+  bool secure() const { return tls_ != nullptr; }
+  // Ends a TLS handshake in progress: its callback gets `why`.
+  void abortTls(const std::string& why) {
+    if (handshake_done_) tlsFailed(why);
+  }
   // Starts (or resumes) the read loop.
   void startReading();
   // Counted: n calls with true need n calls with false.
@@ -64,6 +74,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void doWrite();
   void checkWatermarks();
   void closeSocket(ConnectionEvent event);
+  void tlsFailed(std::string why);
+  void receiveTls(Buffer& raw);
 
   tcp::socket socket_;
   Callbacks* callbacks_ = nullptr;
@@ -82,6 +94,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string remote_;
   std::string local_;
   uint64_t id_;
+  std::unique_ptr<TlsPipe> tls_;
+  std::function<void(const std::string&)> handshake_done_;
 };
 
 using ConnectionPtr = std::shared_ptr<Connection>;

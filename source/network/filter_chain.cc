@@ -1,6 +1,7 @@
 #include "source/network/filter_chain.h"
 
 #include "api/interpose/strings.h"
+#include "source/network/rejection_memory.h"
 
 namespace interpose::network {
 
@@ -59,9 +60,24 @@ bool serverNameMatches(std::string_view pattern, std::string_view name) {
 bool FilterChainMatch::matches(const ConnectionInfo& info, const boost::asio::ip::address& source) const {
   if (destination_port && *destination_port != info.destination_port) return false;
   if (tunneled && *tunneled != info.tunneled) return false;
+  if (interception_rejected && *interception_rejected != RejectionMemory::get().contains(info.server_name)) {
+    return false;
+  }
   if (!server_names.empty()) {
+    // The CONNECT host, or the SNI the client sent (when a tls_inspector read it).
     bool any = false;
-    for (const auto& pattern : server_names) any = any || serverNameMatches(pattern, info.server_name);
+    for (const auto& pattern : server_names) {
+      any = any || serverNameMatches(pattern, info.server_name) ||
+            (!info.sni.empty() && serverNameMatches(pattern, info.sni));
+    }
+    if (!any) return false;
+  }
+  if (transport_protocol && *transport_protocol != info.transport) return false;
+  if (!application_protocols.empty()) {
+    bool any = false;
+    for (const auto& offered : info.client_alpn) {
+      for (const auto& wanted : application_protocols) any = any || offered == wanted;
+    }
     if (!any) return false;
   }
   if (!source_cidrs.empty()) {

@@ -31,6 +31,11 @@ struct FilterChainMatch {
   std::vector<std::string> server_names;
   std::vector<Cidr> source_cidrs;
   std::optional<bool> tunneled;
+  // true: only hosts whose clients recently rejected our certificate (RejectionMemory).
+  std::optional<bool> interception_rejected;
+  // Need the listener's tls_inspector: "tls" or "raw", and ALPN offers (any of).
+  std::optional<std::string> transport_protocol;
+  std::vector<std::string> application_protocols;
 
   bool matches(const ConnectionInfo& info, const boost::asio::ip::address& source) const;
 };

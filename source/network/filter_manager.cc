@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "source/common/logger.h"
+#include "source/network/client_hello.h"
 
 namespace interpose::network {
 
@@ -16,6 +17,7 @@ class FilterManager::ActiveFilter : public NetworkFilterCallbacks {
   NetworkFilter& filter() { return *filter_; }
 
   const ConnectionInfo& connectionInfo() const override { return parent_.info_; }
+  ConnectionInfo& mutableConnectionInfo() override { return parent_.info_; }
   Worker& worker() override { return parent_.worker_; }
   void continueReading() override { parent_.continueFrom(index_); }
   void injectReadDataToNextFilters(Buffer& data, bool end_stream) override {
@@ -40,11 +42,13 @@ class FilterManager::ActiveFilter : public NetworkFilterCallbacks {
 class FilterManager::Inner : public NetworkFilterCallbacks::InnerConnection, public Transport {
  public:
   Inner(NetworkFilterCallbacks& outer, NetworkFilterCallbacks::InnerConnectionCallbacks& callbacks, Worker& worker,
-        ConnectionInfo info, ChainSelector selector, const FilterChain& chain)
-      : outer_(outer), callbacks_(callbacks), manager_(*this, worker, std::move(info), std::move(selector), chain) {}
+        ConnectionInfo info, ChainSelector selector, bool inspect_tls)
+      : outer_(outer),
+        callbacks_(callbacks),
+        manager_(*this, worker, std::move(info), std::move(selector), inspect_tls) {}
 
-  void start() {
-    manager_.initialize([this] {
+  bool start() {
+    return manager_.initialize([this] {
       ready_ = true;
       callbacks_.onInnerConnectionReady();
     });
@@ -83,33 +87,72 @@ std::unique_ptr<NetworkFilterCallbacks::InnerConnection> FilterManager::ActiveFi
   info.remote_address = parent_.info_.remote_address;
   info.local_address = parent_.info_.local_address;
   info.listener_name = parent_.info_.listener_name;
-  const FilterChain* chain = parent_.selector_(info);
-  if (!chain) return nullptr;
-  auto inner = std::make_unique<Inner>(*this, callbacks, parent_.worker_, std::move(info), parent_.selector_, *chain);
-  inner->start();
+  auto inner = std::make_unique<Inner>(*this, callbacks, parent_.worker_, std::move(info), parent_.selector_,
+                                       parent_.inspect_tls_);
+  if (!inner->start()) return nullptr;
   return inner;
 }
 
 FilterManager::FilterManager(Transport& transport, Worker& worker, ConnectionInfo info, ChainSelector selector,
-                             const FilterChain& chain)
-    : transport_(transport), worker_(worker), info_(std::move(info)), selector_(std::move(selector)) {
+                             bool inspect_tls)
+    : transport_(transport),
+      worker_(worker),
+      info_(std::move(info)),
+      selector_(std::move(selector)),
+      inspect_tls_(inspect_tls) {}
+
+FilterManager::~FilterManager() = default;
+
+bool FilterManager::initialize(std::function<void()> on_ready) {
+  on_ready_ = std::move(on_ready);
+  if (inspect_tls_) {
+    // Bytes first: the client may only send them once it is told the tunnel is up.
+    inspecting_ = true;
+    if (on_ready_) std::exchange(on_ready_, nullptr)();
+    return true;
+  }
+  const FilterChain* chain = selector_(info_);
+  if (!chain) return false;
+  return start(*chain);
+}
+
+bool FilterManager::start(const FilterChain& chain) {
   for (const auto& factory : chain.filter_factories) {
     filters_.push_back(std::make_unique<ActiveFilter>(*this, filters_.size(), factory()));
   }
   for (auto& f : filters_) f->filter().initialize(*f);
-}
-
-FilterManager::~FilterManager() = default;
-
-void FilterManager::initialize(std::function<void()> on_ready) {
-  on_ready_ = std::move(on_ready);
   for (size_t i = 0; i < filters_.size(); ++i) {
     if (filters_[i]->filter().onNewConnection() == FilterStatus::StopIteration) {
       init_stopped_at_ = i;
-      return;
+      return true;
     }
   }
   ready();
+  return true;
+}
+
+void FilterManager::inspect() {
+  ClientHello hello;
+  auto result = hello.parse(pending_.view());
+  if (result == ClientHello::Result::NeedMore) {
+    if (!pending_end_ && pending_.size() <= 16 * 1024 + 5) return;
+    result = ClientHello::Result::NotTls;  // ended or too long before a whole record came
+  }
+  inspecting_ = false;
+  if (result == ClientHello::Result::Tls) {
+    info_.transport = "tls";
+    info_.sni = hello.sni;
+    info_.client_alpn = hello.alpn;
+  } else {
+    info_.transport = "raw";
+  }
+  const FilterChain* chain = selector_(info_);
+  if (!chain) {
+    transport_.close(CloseType::NoFlush, "no filter chain matches the connection");
+    return;
+  }
+  start(*chain);
+  if (initialized_ && (!pending_.empty() || pending_end_)) iterate(0);
 }
 
 void FilterManager::ready() {
@@ -140,6 +183,10 @@ void FilterManager::continueFrom(size_t index) {
 void FilterManager::onRead(Buffer& data, bool end_stream) {
   pending_.move(data);
   pending_end_ = pending_end_ || end_stream;
+  if (inspecting_) {
+    inspect();
+    return;
+  }
   if (!initialized_) {
     // Start-up (e.g. connecting to a destination) is not done: hold the bytes, within limits.
     if (pending_.size() > transport_.bufferLimit() && !read_paused_) {

@@ -30,13 +30,17 @@ using ChainSelector = std::function<const FilterChain*(const ConnectionInfo&)>;
 // all. Implements the callbacks each filter sees, and starts inner connections (CONNECT).
 class FilterManager {
  public:
-  FilterManager(Transport& transport, Worker& worker, ConnectionInfo info, ChainSelector selector,
-                const FilterChain& chain);
+  // With `inspect_tls` (the listener's tls_inspector), the chain is chosen only once the
+  // first bytes tell whether this is TLS and, if so, its SNI and ALPN; inner connections
+  // inherit the setting.
+  FilterManager(Transport& transport, Worker& worker, ConnectionInfo info, ChainSelector selector, bool inspect_tls);
   ~FilterManager();
 
-  // Runs onNewConnection() of every filter; reads are held while one has stopped.
-  // `on_ready` runs once every filter has gone through it.
-  void initialize(std::function<void()> on_ready = {});
+  // Picks the chain (now, or after inspection) and runs onNewConnection() of its filters;
+  // reads are held while one has stopped. `on_ready` runs once every filter has gone
+  // through it, or at once when the chain waits for inspection. Returns false when no chain
+  // matches now.
+  bool initialize(std::function<void()> on_ready = {});
   void onRead(Buffer& data, bool end_stream);
   void onEvent(ConnectionEvent event);
   const ConnectionInfo& info() const { return info_; }
@@ -48,11 +52,15 @@ class FilterManager {
   void writeFrom(size_t index, Buffer& data, bool end_stream);
   void injectFrom(size_t index, Buffer& data, bool end_stream);
   void continueFrom(size_t index);
+  bool start(const FilterChain& chain);
+  void inspect();
 
   Transport& transport_;
   Worker& worker_;
   ConnectionInfo info_;
   ChainSelector selector_;
+  bool inspect_tls_;
+  bool inspecting_ = false;
   std::vector<std::unique_ptr<ActiveFilter>> filters_;
   Buffer pending_;
   bool pending_end_ = false;

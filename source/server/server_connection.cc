@@ -33,14 +33,14 @@ bool ServerConnection::start() {
   network::ChainSelector selector = [chains, source](const ConnectionInfo& i) {
     return network::selectFilterChain(*chains, i, source);
   };
-  const network::FilterChain* chain = selector(info);
-  if (!chain) {
-    log::debug("connection ", info.id, " from ", info.remote_address, ": no filter chain matches");
+  connection_->setCallbacks(this);
+  uint64_t id = info.id;
+  filters_ = std::make_unique<network::FilterManager>(*this, worker_, std::move(info), std::move(selector),
+                                                      listener_.inspect_tls);
+  if (!filters_->initialize()) {
+    log::debug("connection ", id, " from ", connection_->remoteAddress(), ": no filter chain matches");
     return false;
   }
-  connection_->setCallbacks(this);
-  filters_ = std::make_unique<network::FilterManager>(*this, worker_, std::move(info), std::move(selector), *chain);
-  filters_->initialize();
   connection_->startReading();
   return true;
 }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+
 namespace interpose::config {
 namespace {
 
@@ -46,9 +49,14 @@ TEST(ServerConfigTest, ParsesAValidConfig) {
 }
 
 TEST(ServerConfigTest, EmbeddedDefaultIsValid) {
-  auto config = parseConfig(kDefaultConfig, "<default>");
+  // The default CA lives under $XDG_DATA_HOME; validation must not create it.
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  std::string data_home = std::string(tmp ? tmp : "/tmp") + "/xdg-default-test";
+  setenv("XDG_DATA_HOME", data_home.c_str(), 1);
+  auto config = parseConfig(kDefaultConfig, "<default>", /*validate_only=*/true);
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ((*config)->listeners[0].address_text, "127.0.0.1:8080");  // loopback by default
+  EXPECT_FALSE(std::filesystem::exists(data_home + "/interpose/ca.key"));
 }
 
 TEST(ServerConfigTest, HttpFiltersDefaultToRouter) {

@@ -4,7 +4,7 @@ namespace interpose::router {
 
 RouterConfig parseRouterConfig(const ConfigNode& config) {
   config.expectMap({"connect_timeout", "response_timeout", "upstream_idle_timeout", "dns_cache_ttl",
-                    "max_idle_connections_per_origin", "buffer_limit"});
+                    "max_idle_connections_per_origin", "buffer_limit", "upstream_tls"});
   RouterConfig out;
   out.pool.connect_timeout = config.duration("connect_timeout", out.pool.connect_timeout);
   out.response_timeout = config.duration("response_timeout", out.response_timeout);
@@ -18,6 +18,7 @@ RouterConfig parseRouterConfig(const ConfigNode& config) {
   }
   if (out.pool.connect_timeout.count() == 0) config.child("connect_timeout").fail("must be greater than 0");
   if (out.response_timeout.count() == 0) config.child("response_timeout").fail("must be greater than 0");
+  out.tls = http::UpstreamTls::parse(config.child("upstream_tls"));
   return out;
 }
 

@@ -2,12 +2,14 @@
 
 #include "api/interpose/config_node.h"
 #include "source/http/upstream_pool.h"
+#include "source/http/upstream_tls.h"
 
 namespace interpose::router {
 
 struct RouterConfig {
   http::UpstreamPool::Options pool;
   std::chrono::milliseconds response_timeout{30000};  // request sent to response headers: 504
+  std::shared_ptr<const http::UpstreamTls> tls;       // for https:// requests
 };
 
 RouterConfig parseRouterConfig(const ConfigNode& config);

@@ -24,13 +24,8 @@ http::UpstreamPool& Router::pool() {
 FilterHeadersStatus Router::decodeHeaders(HeaderMap& headers, bool end_stream) {
   // CONNECT belongs to the connection manager, which turns it into an inner connection.
   if (headers.method() == "CONNECT") return FilterHeadersStatus::Continue;
-  if (headers.scheme() == "https") {
-    decoder_callbacks_->sendLocalReply(
-        501, "https:// request targets need TLS to the origin, which this build does not do yet\n", {},
-        "https_upstream_unsupported");
-    return FilterHeadersStatus::StopIteration;
-  }
-  auto target = http::splitAuthority(headers.authority(), 80);
+  secure_ = headers.scheme() == "https";
+  auto target = http::splitAuthority(headers.authority(), secure_ ? 443 : 80);
   if (!target) {
     decoder_callbacks_->sendLocalReply(400, "invalid or missing request authority\n", {}, "invalid_authority");
     return FilterHeadersStatus::StopIteration;
@@ -62,8 +57,8 @@ FilterHeadersStatus Router::decodeHeaders(HeaderMap& headers, bool end_stream) {
 
 void Router::connect() {
   pool().acquire(
-      host_, port_, [this](http::UpstreamPool::Result result) { onPoolResult(std::move(result)); },
-      std::weak_ptr<void>(life_));
+      host_, port_, secure_ ? config_->tls.get() : nullptr,
+      [this](http::UpstreamPool::Result result) { onPoolResult(std::move(result)); }, std::weak_ptr<void>(life_));
 }
 
 void Router::onPoolResult(http::UpstreamPool::Result result) {
@@ -71,6 +66,9 @@ void Router::onPoolResult(http::UpstreamPool::Result result) {
   if (!result.connection) {
     if (result.dns_failure) {
       upstreamFailed(502, result.error, response_flags::kNoHealthyUpstream);
+    } else if (result.tls_failure) {
+      upstreamFailed(502, str::cat("upstream TLS error: ", result.error, " (", host_, ":", port_, ")"),
+                     response_flags::kUpstreamConnectionFailure);
     } else if (result.timed_out) {
       upstreamFailed(504, str::cat("upstream connect timeout (", host_, ":", port_, ")"),
                      response_flags::kUpstreamConnectionFailure);

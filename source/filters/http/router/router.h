@@ -68,6 +68,7 @@ class Router : public HttpFilter, public network::Connection::Callbacks, public 
   bool request_has_body_ = false;
   bool request_end_ = false;
   bool head_request_ = false;
+  bool secure_ = false;  // https:// origin
   bool retried_ = false;
 
   network::ConnectionPtr upstream_;

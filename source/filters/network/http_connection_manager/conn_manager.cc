@@ -153,6 +153,14 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
   if (headers->getJoined("host").find(',') != std::string::npos) return abort(400, "more than one Host header");
   auto target = http::parseRequestTarget(head.method, head.target, headers->getOr("host"));
   if (!target.ok()) return abort(400, target.error);
+  const ConnectionInfo& connection = callbacks_->connectionInfo();
+  if (connection.secure && !head.target.empty() && head.target[0] == '/') {
+    target.scheme = "https";  // origin-form inside intercepted TLS
+  }
+  if (target.authority.empty() && connection.tunneled && !connection.server_name.empty()) {
+    // An HTTP/1.0 client in a tunnel may omit Host: the CONNECT target names the origin.
+    target.authority = str::cat(connection.server_name, ":", connection.destination_port);
+  }
   if (target.authority.empty() && !client_http10_) return abort(400, "missing Host header");
 
   bool has_body = head.chunked || head.content_length > 0;

@@ -1,0 +1,174 @@
+#include "source/filters/network/tls_intercept/tls_intercept.h"
+
+#include <openssl/err.h>
+
+#include "api/interpose/registry.h"
+#include "api/interpose/strings.h"
+#include "source/common/logger.h"
+#include "source/network/rejection_memory.h"
+
+namespace interpose::tls_intercept {
+namespace {
+
+int exDataIndex() {
+  static int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// A name we can mint for: a DNS name or an IP literal. Some clients send "host:port" as
+// SNI (hey does); such names fall back to the CONNECT host instead of failing.
+bool usableServerName(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return name.front() != '.' && name.front() != '-';
+}
+
+// Alerts a client sends when it does not accept our certificate.
+bool isCertificateRejection(uint32_t reason) {
+  return reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA || reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
+         reason == SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN || reason == SSL_R_TLSV1_ALERT_ACCESS_DENIED ||
+         reason == SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE;
+}
+
+}  // namespace
+
+TlsIntercept* TlsIntercept::fromSsl(SSL* ssl) {
+  return static_cast<TlsIntercept*>(SSL_get_ex_data(ssl, exDataIndex()));
+}
+
+FilterStatus TlsIntercept::onNewConnection() {
+  bssl::UniquePtr<SSL> ssl(SSL_new(config_->ctx.get()));
+  SSL_set_accept_state(ssl.get());
+  SSL_set_ex_data(ssl.get(), exDataIndex(), this);
+  pipe_ = std::make_unique<network::TlsPipe>(std::move(ssl));
+  handshake_timer_ =
+      std::make_unique<Timer>(callbacks_->worker().ioContext(), [this] { fail("TLS handshake timeout"); });
+  handshake_timer_->enable(config_->handshake_timeout);
+  return FilterStatus::Continue;
+}
+
+int TlsIntercept::selectCertificate(SSL* ssl) {
+  const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  const ConnectionInfo& info = callbacks_->connectionInfo();
+  if (sni) callbacks_->mutableConnectionInfo().sni = sni;
+  if (sni && usableServerName(sni)) {
+    host_ = str::toLower(sni);
+  } else if (!info.server_name.empty()) {
+    host_ = info.server_name;
+  } else {
+    host_ = config_->default_server_name;
+  }
+  if (host_.empty()) {
+    log::info("tls_intercept: connection ", info.id, ": no server name to mint a certificate for");
+    return 0;
+  }
+  auto certificate = config_->provider->certificateFor(host_);
+  if (!certificate.ok()) {
+    log::warn("tls_intercept: connection ", info.id, ": no certificate for '", host_,
+              "': ", std::string(certificate.status().message()));
+    return 0;
+  }
+  const auto& cert = **certificate;
+  if (!SSL_set_chain_and_key(ssl, cert.chain(), cert.chainLength(), cert.key(), nullptr)) return 0;
+  certificate_sent_ = true;
+  return 1;
+}
+
+FilterStatus TlsIntercept::onData(Buffer& data, bool end_stream) {
+  if (closed_) {
+    data.clear();
+    return FilterStatus::StopIteration;
+  }
+  bool was_done = pipe_->handshakeDone();
+  Buffer plaintext;
+  Buffer to_client;
+  bool ok = pipe_->receive(data, plaintext, to_client);
+  if (!to_client.empty()) callbacks_->write(to_client, false);
+  if (!ok) {
+    fail(pipe_->error());
+    return FilterStatus::StopIteration;
+  }
+  if (!was_done && pipe_->handshakeDone()) onHandshakeDone();
+  if (!pipe_->handshakeDone()) {
+    if (end_stream) fail("client closed the connection during the TLS handshake");
+    return FilterStatus::StopIteration;
+  }
+  bool end = end_stream || pipe_->peerClosed();
+  if (!plaintext.empty() || (end && !end_injected_)) {
+    end_injected_ = end_injected_ || end;
+    callbacks_->injectReadDataToNextFilters(plaintext, end);
+  }
+  return FilterStatus::StopIteration;
+}
+
+void TlsIntercept::onHandshakeDone() {
+  handshake_timer_->disable();
+  SSL* ssl = pipe_->ssl();
+  ConnectionInfo& info = callbacks_->mutableConnectionInfo();
+  info.secure = true;
+  info.tls_version = SSL_get_version(ssl);
+  const uint8_t* alpn = nullptr;
+  unsigned alpn_len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+  info.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+  // The next filters see the intercepted host as the connection's server name.
+  if (!host_.empty()) info.server_name = host_;
+}
+
+FilterStatus TlsIntercept::onWrite(Buffer& data, bool end_stream) {
+  if (closed_) {
+    data.clear();
+    return FilterStatus::StopIteration;
+  }
+  Buffer ciphertext;
+  if (!pipe_->send(data, end_stream, ciphertext)) {
+    fail(pipe_->error());
+    return FilterStatus::StopIteration;
+  }
+  data.move(ciphertext);
+  return FilterStatus::Continue;
+}
+
+void TlsIntercept::fail(std::string_view why) {
+  if (closed_) return;
+  closed_ = true;
+  if (handshake_timer_) handshake_timer_->disable();
+  const ConnectionInfo& info = callbacks_->connectionInfo();
+  bool rejected = false;
+  if (!pipe_->handshakeDone() && certificate_sent_) {
+    // Our certificate went out and the client gave up: most likely it pins certificates.
+    uint32_t reason = ERR_GET_REASON(ERR_peek_last_error());
+    rejected = isCertificateRejection(reason) || why.find("alert") != std::string_view::npos ||
+               why.find("closed the connection during") != std::string_view::npos;
+  }
+  ERR_clear_error();
+  if (rejected && config_->remember_rejections.count() > 0 && !info.server_name.empty()) {
+    network::RejectionMemory::get().remember(info.server_name, config_->remember_rejections);
+    log::info("tls_intercept: client rejected our certificate for ", info.server_name, " (", why,
+              "); passing it through for ", config_->remember_rejections.count() / 1000, "s");
+  } else {
+    log::debug("tls_intercept: connection ", info.id, ": ", why);
+  }
+  callbacks_->close(CloseType::FlushWrite, why);
+}
+
+void TlsIntercept::onEvent(ConnectionEvent event) {
+  closed_ = true;
+  if (handshake_timer_) handshake_timer_->disable();
+}
+
+class TlsInterceptFactory : public NetworkFilterFactory {
+ public:
+  std::string name() const override { return "tls_intercept"; }
+  NetworkFilterFactoryCb create(const ConfigNode& config) const override {
+    std::shared_ptr<const TlsInterceptConfig> parsed = parseTlsInterceptConfig(config);
+    return [parsed] { return std::make_unique<TlsIntercept>(parsed); };
+  }
+};
+
+INTERPOSE_REGISTER_NETWORK_FILTER(TlsInterceptFactory);
+
+}  // namespace interpose::tls_intercept

@@ -1,0 +1,69 @@
+#include "source/http/upstream_tls.h"
+
+#include <boost/asio/ip/address.hpp>
+
+#include "api/interpose/strings.h"
+#include "source/common/logger.h"
+#include "source/network/tls_pipe.h"
+
+namespace interpose::http {
+
+std::shared_ptr<const UpstreamTls> UpstreamTls::parse(const ConfigNode& node) {
+  node.expectMap({"ca_file", "verify", "client_cert", "client_key"});
+  auto tls = std::make_shared<UpstreamTls>();
+  tls->ctx_.reset(SSL_CTX_new(TLS_method()));
+  SSL_CTX* ctx = tls->ctx_.get();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+  static const uint8_t kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof(kAlpn));
+
+  tls->verify_ = node.boolean("verify", true);
+  std::string ca_file = node.str("ca_file", kSystemTrustStore);
+  if (!SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr)) {
+    (node.has("ca_file") ? node.child("ca_file") : node)
+        .fail(str::cat("cannot load trusted CA certificates from ", ca_file, ": ", network::lastTlsError()));
+  }
+  if (tls->verify_) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    log::warn("*** ", node.location(),
+              ": upstream_tls.verify is false: origin certificates are NOT checked; "
+              "anyone on the path to an origin can read and change its traffic ***");
+  }
+  if (node.has("client_cert") != node.has("client_key")) {
+    node.fail("client_cert and client_key go together (mutual TLS)");
+  }
+  if (node.has("client_cert")) {
+    std::string cert = node.child("client_cert").str();
+    std::string key = node.child("client_key").str();
+    if (!SSL_CTX_use_certificate_chain_file(ctx, cert.c_str())) {
+      node.child("client_cert").fail(str::cat("cannot load ", cert, ": ", network::lastTlsError()));
+    }
+    if (!SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM)) {
+      node.child("client_key").fail(str::cat("cannot load ", key, ": ", network::lastTlsError()));
+    }
+    if (!SSL_CTX_check_private_key(ctx)) {
+      node.child("client_key").fail(str::cat(key, " does not match the certificate in ", cert));
+    }
+  }
+  return tls;
+}
+
+bssl::UniquePtr<SSL> UpstreamTls::newSession(const std::string& host) const {
+  bssl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
+  SSL_set_connect_state(ssl.get());
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
+  if (ec) {
+    SSL_set_tlsext_host_name(ssl.get(), host.c_str());
+    X509_VERIFY_PARAM_set1_host(param, host.data(), host.size());
+  } else {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());  // an IP literal: no SNI, check the IP SAN
+  }
+  return ssl;
+}
+
+}  // namespace interpose::http
