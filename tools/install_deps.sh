@@ -12,7 +12,7 @@ packages=(
   curl nginx-light python3 python3-httpx python3-h2 openssl procps
   nghttp2-client
   # benchmarks: load generator and peer proxies
-  hey tinyproxy squid-openssl
+  hey tinyproxy squid-openssl mitmproxy
 )
 
 missing=()

@@ -55,8 +55,7 @@ int failure(const std::string& message) {
 int failure(const absl::Status& status) { return failure(std::string(status.message())); }
 
 int64_t nowUnix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 // Parses options after the command; returns 0 to continue, else an exit code.
@@ -117,8 +116,8 @@ int init(const CaArgs& args) {
   if (!ca.ok()) return failure(ca.status());
   auto status = tls::writeCa(paths, ca->cert.get(), ca->key.get(), args.force);
   if (!status.ok()) return failure(status);
-  std::printf("Created a new certificate authority: %s\n%s", tls::nameToString(X509_get_subject_name(ca->cert.get())).c_str(),
-              tls::trustInstructions(paths).c_str());
+  std::printf("Created a new certificate authority: %s\n%s",
+              tls::nameToString(X509_get_subject_name(ca->cert.get())).c_str(), tls::trustInstructions(paths).c_str());
   return 0;
 }
 
@@ -184,8 +183,8 @@ int show(const CaArgs& args) {
   std::printf("Key type:     %s\n", public_key ? tls::describeKey(public_key.get()).c_str() : "unknown");
   std::printf("SHA-256:      %s\n", fingerprint(x, EVP_sha256()).c_str());
   std::printf("SHA-1:        %s\n", fingerprint(x, EVP_sha1()).c_str());
-  std::printf("Status:       %s\n", loaded.ok() ? "OK, usable as the interception CA"
-                                                : std::string(loaded.status().message()).c_str());
+  std::printf("Status:       %s\n",
+              loaded.ok() ? "OK, usable as the interception CA" : std::string(loaded.status().message()).c_str());
   return loaded.ok() ? 0 : 1;
 }
 

@@ -17,6 +17,7 @@ class UpstreamPool::Idle : public network::Connection::Callbacks {
     timer_.enable(pool.options_.idle_timeout);
   }
   ~Idle() override {
+    token_.reset();
     if (connection_) {
       connection_->setCallbacks(nullptr);
       connection_->close(CloseType::NoFlush);
@@ -35,12 +36,21 @@ class UpstreamPool::Idle : public network::Connection::Callbacks {
 
  private:
   void retire() {
-    // Deferred: we may be inside the connection's own callback.
-    boost::asio::post(pool_.io_, [alive = std::weak_ptr<bool>(pool_.alive_), pool = &pool_, self = this] {
-      if (alive.lock()) pool->removeIdle(self);
+    if (retired_) return;
+    retired_ = true;
+    timer_.disable();
+    // Closed now, so acquire() can never hand it out; removed later, because we may be
+    // inside the connection's own callback. The token dies with this object, so a removal
+    // scheduled for an entry that acquire() already took is a no-op.
+    connection_->setCallbacks(nullptr);
+    connection_->close(CloseType::NoFlush);
+    boost::asio::post(pool_.io_, [token = std::weak_ptr<char>(token_), pool = &pool_, self = this] {
+      if (token.lock()) pool->removeIdle(self);
     });
   }
 
+  bool retired_ = false;
+  std::shared_ptr<char> token_ = std::make_shared<char>();
   UpstreamPool& pool_;
   std::string key_;
   network::ConnectionPtr connection_;
@@ -76,7 +86,7 @@ void UpstreamPool::acquire(const std::string& host, uint16_t port, const Upstrea
     it->second.pop_back();
     if (it->second.empty()) idle_.erase(it);
     network::ConnectionPtr connection = idle->take();
-    if (connection && connection->isOpen()) {
+    if (connection && connection->isOpen() && !connection->peerHalfClosed()) {
       Result result;
       result.connection = std::move(connection);
       result.reused = true;
@@ -144,7 +154,11 @@ void UpstreamPool::startTls(boost::asio::io_context& io, network::ConnectionPtr 
 }
 
 void UpstreamPool::release(const std::string& host, uint16_t port, network::ConnectionPtr connection) {
-  if (!connection || !connection->isOpen() || connection->bufferedBytes() > 0) return;
+  if (!connection) return;
+  if (!connection->isOpen() || connection->bufferedBytes() > 0 || connection->peerHalfClosed()) {
+    connection->close(CloseType::NoFlush);  // not reusable: never leave it dangling
+    return;
+  }
   auto& list = idle_[key(host, port, connection->secure())];
   if (list.size() >= options_.max_idle_per_origin) {
     connection->close(CloseType::NoFlush);

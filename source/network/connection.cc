@@ -7,7 +7,9 @@
 
 namespace interpose::network {
 namespace {
-constexpr size_t kReadSize = 64 * 1024;
+constexpr size_t kReadSize = 16 * 1024;
+constexpr size_t kBulkReadSize = 64 * 1024;
+constexpr auto kFlushCloseTimeout = std::chrono::seconds(10);
 std::atomic<uint64_t> g_next_id{1};
 }  // namespace
 
@@ -21,7 +23,6 @@ Connection::Connection(tcp::socket socket, uint32_t buffer_limit)
     : socket_(std::move(socket)), buffer_limit_(buffer_limit), id_(g_next_id++) {
   boost::system::error_code ec;
   socket_.set_option(tcp::no_delay(true), ec);
-  socket_.non_blocking(true, ec);
   auto remote = socket_.remote_endpoint(ec);
   if (!ec) remote_ = formatEndpoint(remote);
   auto local = socket_.local_endpoint(ec);
@@ -53,28 +54,25 @@ void Connection::readDisable(bool disable) {
 void Connection::doRead() {
   if (reading_ || read_disable_count_ > 0 || state_ != State::Open || peer_half_closed_) return;
   reading_ = true;
-  // Wait for readability, then read into a per-thread scratch area: an idle connection
-  // holds no read buffer at all, only the bytes its consumer has not taken yet.
-  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
-    self->reading_ = false;
-    if (self->state_ != State::Open) return;
-    if (ec) {
-      if (ec != asio::error::operation_aborted) self->closeSocket(ConnectionEvent::RemoteClose);
-      return;
-    }
-    self->readReady();
-  });
+  // Read straight into the buffer the consumer sees (for TLS: the ciphertext buffer). Asio
+  // tries the read at once and only waits for readiness when nothing is there, which saves
+  // an epoll_ctl per read compared with waiting first. A read that fills its space makes
+  // the next one larger, for bulk transfers.
+  Buffer& target = tls_ ? raw_buffer_ : read_buffer_;
+  size_t size = last_read_full_ ? kBulkReadSize : kReadSize;
+  char* space = target.prepare(size);
+  socket_.async_read_some(asio::buffer(space, size),
+                          [self = shared_from_this(), size](boost::system::error_code ec, size_t n) {
+                            self->reading_ = false;
+                            self->onReadComplete(ec, n, size);
+                          });
 }
 
-void Connection::readReady() {
-  if (read_disable_count_ > 0 || peer_half_closed_) return;  // resumed by readDisable(false)
-  thread_local char scratch[kReadSize];
-  boost::system::error_code ec;
-  size_t n = socket_.read_some(asio::buffer(scratch, kReadSize), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    doRead();
-    return;
-  }
+void Connection::onReadComplete(boost::system::error_code ec, size_t n, size_t size) {
+  Buffer& target = tls_ ? raw_buffer_ : read_buffer_;
+  target.commit(n);
+  last_read_full_ = n == size;
+  if (state_ != State::Open) return;
   if (ec == asio::error::eof) {
     if (tls_ && !tls_->handshakeDone()) {
       tlsFailed("connection closed during the TLS handshake");
@@ -85,6 +83,7 @@ void Connection::readReady() {
     return;
   }
   if (ec) {
+    if (ec == asio::error::operation_aborted) return;
     if (tls_ && !tls_->handshakeDone()) {
       tlsFailed(ec.message());
       return;
@@ -93,11 +92,9 @@ void Connection::readReady() {
     return;
   }
   if (tls_) {
-    Buffer raw(std::string_view(scratch, n));
-    receiveTls(raw);
+    receiveTls(raw_buffer_);
     return;
   }
-  read_buffer_.add(std::string_view(scratch, n));
   if (callbacks_) callbacks_->onRead(read_buffer_, false);
   doRead();
 }
@@ -214,6 +211,12 @@ void Connection::close(CloseType type) {
   if (state_ == State::Closed) return;
   if (type == CloseType::FlushWrite && bufferedBytes() > 0) {
     state_ = State::Closing;
+    // A peer that stops reading must not keep the connection forever.
+    close_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), kFlushCloseTimeout);
+    close_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!ec && self && self->state_ == State::Closing) self->closeSocket(ConnectionEvent::LocalClose);
+    });
     doWrite();
     return;
   }
@@ -223,6 +226,7 @@ void Connection::close(CloseType type) {
 void Connection::closeSocket(ConnectionEvent event) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
+  if (close_timer_) close_timer_->cancel();
   boost::system::error_code ec;
   if (event == ConnectionEvent::LocalClose) socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);

@@ -59,6 +59,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write(Buffer& data, bool end_stream);
   void close(CloseType type);
   bool isOpen() const { return state_ == State::Open; }
+  bool peerHalfClosed() const { return peer_half_closed_; }
   size_t bufferedBytes() const { return pending_.size() + in_flight_.size(); }
   uint32_t bufferLimit() const { return buffer_limit_; }
   bool aboveHighWatermark() const { return above_high_; }
@@ -70,7 +71,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   enum class State { Open, Closing, Closed };
   void doRead();
-  void readReady();
+  void onReadComplete(boost::system::error_code ec, size_t n, size_t size);
   void doWrite();
   void checkWatermarks();
   void closeSocket(ConnectionEvent event);
@@ -88,13 +89,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool shutdown_after_write_ = false;
   bool above_high_ = false;
-  Buffer read_buffer_;
+  Buffer read_buffer_;  // what the consumer has not taken yet (plaintext for TLS)
+  Buffer raw_buffer_;   // TLS only: ciphertext read, not yet decrypted
+  bool last_read_full_ = false;
   Buffer pending_;    // queued, not yet handed to the kernel
   Buffer in_flight_;  // the bytes of the write in progress (never touched while it runs)
   std::string remote_;
   std::string local_;
   uint64_t id_;
   std::unique_ptr<TlsPipe> tls_;
+  std::unique_ptr<asio::steady_timer> close_timer_;
   std::function<void(const std::string&)> handshake_done_;
 };
 

@@ -199,8 +199,12 @@ void FilterManager::onRead(Buffer& data, bool end_stream) {
 }
 
 void FilterManager::iterate(size_t start) {
+  // The end of the stream is reported once, however often iteration restarts.
+  bool end = pending_end_ && !end_delivered_;
+  if (pending_.empty() && !end) return;
+  end_delivered_ = end_delivered_ || end;
   for (size_t i = start; i < filters_.size(); ++i) {
-    if (filters_[i]->filter().onData(pending_, pending_end_) == FilterStatus::StopIteration) return;
+    if (filters_[i]->filter().onData(pending_, end) == FilterStatus::StopIteration) return;
   }
 }
 

@@ -64,6 +64,7 @@ class FilterManager {
   std::vector<std::unique_ptr<ActiveFilter>> filters_;
   Buffer pending_;
   bool pending_end_ = false;
+  bool end_delivered_ = false;
   bool initialized_ = false;  // every onNewConnection() returned Continue (or resumed)
   size_t init_stopped_at_ = 0;
   bool closed_ = false;

@@ -17,6 +17,9 @@ Server::~Server() { workers_.clear(); }
 absl::Status Server::run() {
   // A client that disconnects mid-write must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // Signal handling first: a SIGTERM that arrives as soon as we listen must drain, not kill.
+  boost::asio::io_context main_loop(1);
+  boost::asio::signal_set signals(main_loop, SIGINT, SIGTERM);
   for (uint32_t i = 0; i < concurrency_; ++i) {
     auto worker = std::make_unique<WorkerImpl>(i, config_);
     if (auto status = worker->bind(); !status.ok()) return status;
@@ -29,8 +32,6 @@ absl::Status Server::run() {
               concurrency_ == 1 ? " worker)" : " workers)");
   }
 
-  boost::asio::io_context main_loop(1);
-  boost::asio::signal_set signals(main_loop, SIGINT, SIGTERM);
   auto drain_deadline = std::chrono::steady_clock::now();
   std::function<void()> check_drained;
   Timer poll(main_loop, [&] { check_drained(); });

@@ -169,13 +169,14 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> readPrivateKeyFile(const std::string& 
   OPENSSL_cleanse(data->data(), data->size());
   if (!key) {
     takeSslError();
-    if (encrypted) return absl::InvalidArgumentError(str::cat(path, ": the private key is encrypted; use an unencrypted key"));
-    return absl::InvalidArgumentError(
-        str::cat(path, ": not a PEM private key (expected a -----BEGIN PRIVATE KEY----- block, or EC/RSA PRIVATE KEY)"));
+    if (encrypted)
+      return absl::InvalidArgumentError(str::cat(path, ": the private key is encrypted; use an unencrypted key"));
+    return absl::InvalidArgumentError(str::cat(
+        path, ": not a PEM private key (expected a -----BEGIN PRIVATE KEY----- block, or EC/RSA PRIVATE KEY)"));
   }
   if (EVP_PKEY_id(key.get()) != EVP_PKEY_RSA && EVP_PKEY_id(key.get()) != EVP_PKEY_EC) {
-    return absl::InvalidArgumentError(str::cat(path, ": unsupported key type (", describeKey(key.get()),
-                                               "); the CA key must be RSA or EC"));
+    return absl::InvalidArgumentError(
+        str::cat(path, ": unsupported key type (", describeKey(key.get()), "); the CA key must be RSA or EC"));
   }
   return key;
 }
@@ -211,8 +212,8 @@ absl::Status writeCa(const CaPaths& paths, X509* cert, EVP_PKEY* key, bool repla
 }
 
 std::string trustInstructions(const CaPaths& paths) {
-  return str::cat("The CA certificate is ", paths.cert, "\n",                                      //
-                  "(its private key is ", paths.key, ", readable only by you).\n",                  //
+  return str::cat("The CA certificate is ", paths.cert, "\n",                                     //
+                  "(its private key is ", paths.key, ", readable only by you).\n",                //
                   "Clients must trust the certificate for interception to work, for example:\n",  //
                   "  curl:    curl --cacert ", paths.cert, " -x http://127.0.0.1:8080 https://example.com/\n",
                   "  OpenSSL-based clients: export SSL_CERT_FILE=", paths.cert, "\n",

@@ -38,8 +38,7 @@ class CaProvider : public CertProvider {
   // line and column; file problems come back as a Status naming the file. With
   // `validate_only` nothing is created: a missing CA that would be generated is fine, and
   // the provider returned then cannot mint (certificateFor fails).
-  static absl::StatusOr<std::shared_ptr<CaProvider>> create(std::string name, const ConfigNode& ca,
-                                                            bool validate_only);
+  static absl::StatusOr<std::shared_ptr<CaProvider>> create(std::string name, const ConfigNode& ca, bool validate_only);
   // The same from code.
   static absl::StatusOr<std::shared_ptr<CaProvider>> create(std::string name, CaProviderOptions options,
                                                             bool validate_only = false);

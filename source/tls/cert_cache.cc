@@ -13,7 +13,8 @@ constexpr size_t kMinShardedCapacity = 1024;
 
 }  // namespace
 
-CertCache::CertCache(size_t capacity, Clock clock) : capacity_(std::max<size_t>(capacity, 1)), clock_(std::move(clock)) {
+CertCache::CertCache(size_t capacity, Clock clock)
+    : capacity_(std::max<size_t>(capacity, 1)), clock_(std::move(clock)) {
   const size_t shards = capacity_ >= kMinShardedCapacity ? kShards : 1;
   for (size_t i = 0; i < shards; ++i) {
     auto shard = std::make_unique<Shard>();

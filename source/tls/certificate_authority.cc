@@ -37,9 +37,11 @@ absl::Status checkCaCertificate(X509* cert, std::string_view label, int64_t now)
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<const CertificateAuthority>> CertificateAuthority::create(
-    bssl::UniquePtr<X509> cert, bssl::UniquePtr<EVP_PKEY> key, std::string_view cert_label,
-    std::string_view key_label, int64_t now) {
+absl::StatusOr<std::shared_ptr<const CertificateAuthority>> CertificateAuthority::create(bssl::UniquePtr<X509> cert,
+                                                                                         bssl::UniquePtr<EVP_PKEY> key,
+                                                                                         std::string_view cert_label,
+                                                                                         std::string_view key_label,
+                                                                                         int64_t now) {
   if (auto status = checkCaCertificate(cert.get(), cert_label, now); !status.ok()) return status;
   if (!X509_check_private_key(cert.get(), key.get())) {
     takeSslError();

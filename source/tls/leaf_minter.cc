@@ -122,10 +122,9 @@ absl::StatusOr<MintedLeaf> LeafMinter::mint(const CertHost& host, int64_t now) c
   bssl::UniquePtr<X509_NAME> subject(X509_NAME_new());
   if (!cert || !subject) return absl::ResourceExhaustedError("out of memory");
   const bool has_common_name = host.name.size() <= kMaxCommonName;
-  if (has_common_name &&
-      !X509_NAME_add_entry_by_NID(subject.get(), NID_commonName, MBSTRING_UTF8,
-                                  reinterpret_cast<const uint8_t*>(host.name.data()),
-                                  static_cast<int>(host.name.size()), -1, 0)) {
+  if (has_common_name && !X509_NAME_add_entry_by_NID(subject.get(), NID_commonName, MBSTRING_UTF8,
+                                                     reinterpret_cast<const uint8_t*>(host.name.data()),
+                                                     static_cast<int>(host.name.size()), -1, 0)) {
     return absl::InternalError(withSslError("cannot build the leaf subject"));
   }
   X509* x = cert.get();
@@ -153,8 +152,8 @@ absl::StatusOr<MintedLeaf> LeafMinter::mint(const CertHost& host, int64_t now) c
   if (leaf == nullptr) return absl::ResourceExhaustedError("out of memory");
   CRYPTO_BUFFER_up_ref(ca_->der());
   MintedLeaf out;
-  out.certificate = std::make_shared<const ServerCertificate>(std::vector<CRYPTO_BUFFER*>{leaf, ca_->der()},
-                                                              key.release());
+  out.certificate =
+      std::make_shared<const ServerCertificate>(std::vector<CRYPTO_BUFFER*>{leaf, ca_->der()}, key.release());
   out.not_after = not_after;
   return out;
 }

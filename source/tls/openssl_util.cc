@@ -107,8 +107,7 @@ bool setRandomSerial(X509* cert) {
   RAND_bytes(bytes, sizeof(bytes));
   bytes[0] = (bytes[0] & 0x7f) | 0x40;
   bssl::UniquePtr<ASN1_INTEGER> serial(ASN1_INTEGER_new());
-  return serial && ASN1_STRING_set(serial.get(), bytes, sizeof(bytes)) &&
-         X509_set_serialNumber(cert, serial.get());
+  return serial && ASN1_STRING_set(serial.get(), bytes, sizeof(bytes)) && X509_set_serialNumber(cert, serial.get());
 }
 
 std::string keyIdentifier(X509* cert) {

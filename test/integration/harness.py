@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -92,10 +93,11 @@ def closed_port():
 class OriginProcess:
     """origin.py running as a subprocess. stats() uses the uncounted control port."""
 
-    def __init__(self, tls_cert=None, tls_key=None):
-        cmd = [sys.executable, os.path.join(HERE, "origin.py")]
+    def __init__(self, tls_cert=None, tls_key=None, bind="127.0.0.1"):
+        cmd = [sys.executable, os.path.join(HERE, "origin.py"), "--bind", bind]
         if tls_cert:
             cmd += ["--tls-cert", tls_cert, "--tls-key", tls_key]
+        self.host = bind
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      env=clean_env())
         line = _readline_with_timeout(self.proc.stdout, START_TIMEOUT)
@@ -105,10 +107,10 @@ class OriginProcess:
             raise RuntimeError("origin did not start: %r" % line)
         self.port = int(m.group(1))
         self.control_port = int(m.group(2))
-        self.authority = "127.0.0.1:%d" % self.port
+        self.authority = "%s:%d" % (url_host(bind), self.port)
 
-    def url(self, path, scheme="http", host="127.0.0.1"):
-        return "%s://%s:%d%s" % (scheme, host, self.port, path)
+    def url(self, path, scheme="http", host=None):
+        return "%s://%s:%d%s" % (scheme, url_host(host or self.host), self.port, path)
 
     def stats(self):
         with socket.create_connection(("127.0.0.1", self.control_port), timeout=5) as s:
@@ -127,6 +129,11 @@ class OriginProcess:
         self.proc.stdout.close()
 
 
+def url_host(host):
+    """'::1' -> '[::1]' for URLs and authorities; names and IPv4 unchanged."""
+    return "[%s]" % host if ":" in host and not host.startswith("[") else host
+
+
 def _readline_with_timeout(f, timeout):
     out = []
     t = threading.Thread(target=lambda: out.append(f.readline()), daemon=True)
@@ -135,28 +142,118 @@ def _readline_with_timeout(f, timeout):
     return out[0] if out else None
 
 
-def make_test_pki(directory):
-    """Test CA + server cert for localhost/127.0.0.1, made with the openssl CLI.
+def _openssl(directory, *args, stdin=None):
+    r = subprocess.run(["openssl"] + list(args), cwd=directory, input=stdin,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("openssl %s failed: %s" % (" ".join(args), r.stderr.decode()))
+    return r.stdout
 
-    Returns (ca_pem, server_cert_pem, server_key_pem)."""
-    def run(*args):
-        subprocess.run(["openssl"] + list(args), cwd=directory, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
 
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        "-keyout", "testca.key", "-out", "testca.pem", "-subj", "/CN=Interpose Test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
-        "-out", "server.csr", "-subj", "/CN=localhost")
-    with open(os.path.join(directory, "server.ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+def _san_line(dns_names, ips):
+    return ",".join(["DNS:%s" % n for n in dns_names] + ["IP:%s" % i for i in ips])
+
+
+def make_ca(directory, stem="testca", cn="Interpose Test CA"):
+    """A self-signed CA (RSA 2048, 2 days). Returns (cert_pem, key_pem) paths."""
+    _openssl(directory, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-keyout", stem + ".key", "-out", stem + ".pem", "-subj", "/CN=" + cn,
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return os.path.join(directory, stem + ".pem"), os.path.join(directory, stem + ".key")
+
+
+def make_leaf(directory, stem, ca_pem, ca_key, cn="localhost", dns_names=("localhost",),
+              ips=("127.0.0.1",), expired=False):
+    """A server certificate signed by (ca_pem, ca_key). expired=True makes one
+    that was valid in January 2020 only (with `openssl ca`, which can set dates
+    in the past). Returns (cert_pem, key_pem) paths."""
+    _openssl(directory, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", stem + ".key",
+             "-out", stem + ".csr", "-subj", "/CN=" + cn)
+    ext = os.path.join(directory, stem + ".ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=%s\n"
                 "basicConstraints=CA:FALSE\n"
                 "keyUsage=critical,digitalSignature,keyEncipherment\n"
-                "extendedKeyUsage=serverAuth\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "testca.pem", "-CAkey", "testca.key",
-        "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.pem")
-    return tuple(os.path.join(directory, n) for n in ("testca.pem", "server.pem", "server.key"))
+                "extendedKeyUsage=serverAuth\n" % _san_line(dns_names, ips))
+    if not expired:
+        _openssl(directory, "x509", "-req", "-in", stem + ".csr", "-CA", ca_pem, "-CAkey", ca_key,
+                 "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", stem + ".pem")
+    else:
+        db = os.path.join(directory, stem + ".cadb")
+        os.makedirs(db, exist_ok=True)
+        open(os.path.join(db, "index.txt"), "w").close()
+        with open(os.path.join(db, "serial"), "w") as f:
+            f.write("1000\n")
+        conf = os.path.join(directory, stem + ".ca.cnf")
+        with open(conf, "w") as f:
+            f.write("[ca]\ndefault_ca = test\n"
+                    "[test]\ndir = %s\ndatabase = $dir/index.txt\nserial = $dir/serial\n"
+                    "new_certs_dir = $dir\ndefault_md = sha256\npolicy = any\n"
+                    "unique_subject = no\ncopy_extensions = none\n"
+                    "[any]\ncommonName = supplied\n" % db)
+        _openssl(directory, "ca", "-batch", "-config", conf, "-cert", ca_pem, "-keyfile", ca_key,
+                 "-in", stem + ".csr", "-out", stem + ".pem", "-extfile", ext, "-notext",
+                 "-startdate", "20200101000000Z", "-enddate", "20200201000000Z")
+    return os.path.join(directory, stem + ".pem"), os.path.join(directory, stem + ".key")
+
+
+def make_self_signed(directory, stem, cn="localhost", dns_names=("localhost",), ips=("127.0.0.1",)):
+    """A self-signed server certificate (no CA). Returns (cert_pem, key_pem)."""
+    _openssl(directory, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-keyout", stem + ".key", "-out", stem + ".pem", "-subj", "/CN=" + cn,
+             "-addext", "subjectAltName=" + _san_line(dns_names, ips),
+             "-addext", "basicConstraints=critical,CA:FALSE",
+             "-addext", "extendedKeyUsage=serverAuth")
+    return os.path.join(directory, stem + ".pem"), os.path.join(directory, stem + ".key")
+
+
+def make_test_pki(directory, dns_names=("localhost",), ips=("127.0.0.1",)):
+    """Test CA + server cert (by default for localhost/127.0.0.1), made with the
+    openssl CLI.
+
+    Returns (ca_pem, server_cert_pem, server_key_pem)."""
+    ca_pem, ca_key = make_ca(directory, "testca", "Interpose Test CA")
+    cert, key = make_leaf(directory, "server", ca_pem, ca_key, "localhost", dns_names, ips)
+    return ca_pem, cert, key
+
+
+def cert_info(cert):
+    """Parses one certificate (PEM text/bytes or DER bytes) with the openssl CLI.
+    Returns {'subject', 'issuer', 'san': [..], 'sha256', 'not_after', 'pem'}; names in
+    openssl's RFC 2253 form, SAN entries as 'DNS:x' / 'IP Address:x'."""
+    if isinstance(cert, str):
+        cert = cert.encode()
+    inform = "PEM" if cert.lstrip().startswith(b"-----BEGIN") else "DER"
+    out = _openssl(None, "x509", "-inform", inform, "-noout", "-nameopt", "RFC2253",
+                   "-subject", "-issuer", "-enddate", "-fingerprint", "-sha256",
+                   "-ext", "subjectAltName", stdin=cert).decode()
+    info = {"san": []}
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("subject="):
+            info["subject"] = line[len("subject="):].strip()
+        elif line.startswith("issuer="):
+            info["issuer"] = line[len("issuer="):].strip()
+        elif line.startswith("notAfter="):
+            info["not_after"] = line[len("notAfter="):].strip()
+        elif "Fingerprint=" in line:
+            info["sha256"] = line.split("=", 1)[1].strip().replace(":", "").lower()
+        elif line.startswith("X509v3 Subject Alternative Name") and i + 1 < len(lines):
+            info["san"] = [x.strip() for x in lines[i + 1].split(",") if x.strip()]
+    return info
+
+
+def common_name(rfc2253_name):
+    """'CN=Interpose CA (vm) 1a2b,O=Interpose' -> 'Interpose CA (vm) 1a2b'."""
+    m = re.search(r"(?:^|,)CN=((?:[^,\\]|\\.)*)", rfc2253_name)
+    return m.group(1) if m else None
+
+
+def cert_subject(pem_path):
+    """RFC 2253 subject of a PEM certificate file (to compare with issuers)."""
+    with open(pem_path, "rb") as f:
+        return cert_info(f.read())["subject"]
 
 
 # ---------------------------------------------------------------- proxy
@@ -195,6 +292,81 @@ def proxy_config(port, access_log=None, max_request_headers="64KiB",
     return "\n".join(lines) + "\n"
 
 
+def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, access_log=None,
+                     passthrough_names=("pinned.localhost", "*.pinned.test"), learned_chain=True,
+                     remember_rejections="1h", cache_capacity=10000, generate_if_missing=True,
+                     handshake_timeout=None, connect_timeout="2s", response_timeout="5s",
+                     drain_timeout="2s"):
+    """A config that intercepts TLS in CONNECT tunnels with the `ca` cert provider:
+    chains 'passthrough' (passthrough_names, tcp_proxy), 'learned' (hosts whose clients
+    rejected our certificate, tcp_proxy), 'intercept' (tls_intercept + HTTP with an
+    access log and a router whose upstream TLS trusts upstream_ca, or the system store
+    when None; verify=False turns verification off), then plain HTTP proxying."""
+    q = json.dumps        # YAML accepts JSON strings: paths with odd bytes stay intact
+    lines = [
+        "drain_timeout: %s" % drain_timeout,
+        "cert_providers:",
+        "  - name: ca",
+        "    ca: { cert: %s, key: %s, generate_if_missing: %s, cache: { capacity: %d } }"
+        % (q(ca_cert), q(ca_key), "true" if generate_if_missing else "false", cache_capacity),
+        "listeners:",
+        "  - name: proxy",
+        "    address: 127.0.0.1:%d" % port,
+        "    filter_chains:",
+    ]
+    if passthrough_names:
+        lines += [
+            "      - name: passthrough",
+            "        match: { tunneled: true, server_names: [%s] }"
+            % ", ".join(q(n) for n in passthrough_names),
+            "        filters: [ { name: tcp_proxy, config: { connect_timeout: %s } } ]"
+            % connect_timeout,
+        ]
+    if learned_chain:
+        lines += [
+            "      - name: learned",
+            "        match: { tunneled: true, interception_rejected: true }",
+            "        filters: [ { name: tcp_proxy, config: { connect_timeout: %s } } ]"
+            % connect_timeout,
+        ]
+    tls = ["cert_provider: ca", "remember_rejections: %s" % remember_rejections]
+    if handshake_timeout:
+        tls.append("handshake_timeout: %s" % handshake_timeout)
+    upstream = []
+    if upstream_ca:
+        upstream.append("ca_file: %s" % q(upstream_ca))
+    if not verify:
+        upstream.append("verify: false")
+    router = ["connect_timeout: %s" % connect_timeout, "response_timeout: %s" % response_timeout]
+    if upstream:
+        router.append("upstream_tls: { %s }" % ", ".join(upstream))
+    lines += [
+        "      - name: intercept",
+        "        match: { tunneled: true }",
+        "        filters:",
+        "          - name: tls_intercept",
+        "            config: { %s }" % ", ".join(tls),
+        "          - name: http_connection_manager",
+        "            config:",
+        "              http_filters:",
+    ]
+    if access_log:
+        lines.append("                - { name: access_log, config: { path: %s, format: json } }"
+                     % q(access_log))
+    lines += [
+        "                - name: router",
+        "                  config: { %s }" % ", ".join(router),
+        "      - filters:",
+        "          - name: http_connection_manager",
+        "            config:",
+        "              http_filters:",
+        "                - name: router",
+        "                  config: { connect_timeout: %s, response_timeout: %s }"
+        % (connect_timeout, response_timeout),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 _DNS_ISOLATION = None
 
 
@@ -220,26 +392,41 @@ def dns_isolation_available():
 class Proxy:
     """The interpose binary, serving a generated config on a free loopback port."""
 
-    def __init__(self, concurrency=2, log_level="info", **config_kw):
+    def __init__(self, concurrency=2, log_level="info", config=None, hosts=None, **config_kw):
+        """config: None (proxy_config(port, **config_kw)) or a function port -> YAML text.
+        hosts: names (or {name: address}) for a private /etc/hosts of the proxy, mapped
+        to 127.0.0.1 by default; needs the mount namespace (else unittest.SkipTest)."""
         self.dir = tmpdir("interpose")
         self.port = free_port()
         self.address = "127.0.0.1:%d" % self.port
         self.config_path = os.path.join(self.dir, "interpose.yaml")
         with open(self.config_path, "w") as f:
-            f.write(proxy_config(self.port, **config_kw))
+            f.write(config(self.port) if config else proxy_config(self.port, **config_kw))
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self._stderr = open(self.stderr_path, "wb")
         cmd = [interpose_bin(), "-c", self.config_path, "--mode", "serve",
                "--concurrency", str(concurrency), "--log-level", log_level]
         self.dns_isolated = dns_isolation_available()
+        if hosts and not self.dns_isolated:
+            self._stderr.close()
+            raise unittest.SkipTest("a private /etc/hosts needs `unshare -m` (root)")
         if self.dns_isolated:
             rc = os.path.join(self.dir, "resolv.conf")
             with open(rc, "w") as f:
                 # Nothing listens on 127.0.0.1:53: every DNS lookup fails at once.
                 f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
             # unshare and sh exec, so self.proc.pid is the proxy's own pid.
-            cmd = ["unshare", "-m", "sh", "-c",
-                   'mount --bind "$0" /etc/resolv.conf && exec "$@"', rc] + cmd
+            mounts = 'mount --bind "$0" /etc/resolv.conf && '
+            if hosts:
+                hosts_path = os.path.join(self.dir, "hosts")
+                if not isinstance(hosts, dict):
+                    hosts = {name: "127.0.0.1" for name in hosts}
+                with open(hosts_path, "w") as f:
+                    f.write("127.0.0.1 localhost\n")
+                    for name, addr in hosts.items():
+                        f.write("%s %s\n" % (addr, name))
+                mounts += 'mount --bind "%s" /etc/hosts && ' % hosts_path
+            cmd = ["unshare", "-m", "sh", "-c", mounts + 'exec "$@"', rc] + cmd
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._stderr,
                                      stderr=self._stderr, env=clean_env())
         self.pid = self.proc.pid
@@ -491,6 +678,124 @@ class RssSampler:
         self._t.join(5)
 
 
+def open_tunnel(proxy, host, port, timeout=10.0):
+    """CONNECT host:port through the proxy. Returns (socket, status, reader); on 200
+    the socket is at the start of the tunnel (reader.buf holds nothing)."""
+    authority = "%s:%d" % (url_host(host), port)
+    s = connect(proxy, timeout)
+    try:
+        s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (authority, authority)).encode())
+        reader = SocketReader(s)
+        head = reader.read_until(b"\r\n\r\n", time.monotonic() + timeout).decode("latin-1")
+        status = int(head.split(" ", 2)[1])
+    except BaseException:
+        s.close()
+        raise
+    return s, status, reader
+
+
+def tls_via_proxy(proxy, host, port, server_hostname=None, cafile=None, timeout=10.0,
+                  check_hostname=None):
+    """CONNECT host:port, then a TLS handshake inside the tunnel. server_hostname
+    defaults to host (Python sends no SNI for IP literals, as browsers); with cafile
+    the chain is verified against it (and the name, unless check_hostname=False),
+    without it nothing is verified. Returns the SSLSocket; ssl errors propagate."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if cafile:
+        ctx.load_verify_locations(cafile)
+        ctx.check_hostname = True if check_hostname is None else check_hostname
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    s, status, reader = open_tunnel(proxy, host, port, timeout)
+    if status != 200:
+        s.close()
+        raise ConnectionError("CONNECT %s:%d answered %d" % (host, port, status))
+    if server_hostname is None:
+        # Python's ssl never sends an IP literal as SNI, but checks it against IP SANs.
+        server_hostname = host.strip("[]")
+    try:
+        s.settimeout(timeout)
+        return ctx.wrap_socket(s, server_hostname=server_hostname or None)
+    except BaseException:
+        s.close()
+        raise
+
+
+def _is_ip(host):
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host.strip("[]"))
+        return True
+    except OSError:
+        return False
+
+
+def peer_cert_info(tls_sock):
+    return cert_info(tls_sock.getpeercert(binary_form=True))
+
+
+def https_request(tls_sock, method, host_header, target, body=b"", headers=(), timeout=10.0):
+    """One HTTP/1.1 request over an established TLS socket; returns Response."""
+    head = ["%s %s HTTP/1.1" % (method, target), "Host: %s" % host_header]
+    head += ["%s: %s" % kv for kv in headers]
+    if body or method in ("POST", "PUT"):
+        head.append("Content-Length: %d" % len(body))
+    tls_sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+    reader = getattr(tls_sock, "_harness_reader", None)
+    if reader is None:
+        reader = SocketReader(tls_sock)
+        tls_sock._harness_reader = reader
+    return read_response(reader, head_request=(method == "HEAD"), timeout=timeout)
+
+
+def s_client(proxy, host, port, servername=None, cafile=None, extra=(), timeout=20):
+    """`openssl s_client -proxy` through the proxy; stdin is empty so it closes right
+    after the handshake. Returns CompletedProcess with text stdout/stderr."""
+    address = proxy.address if isinstance(proxy, Proxy) else proxy
+    cmd = ["openssl", "s_client", "-proxy", address, "-connect", "%s:%d" % (url_host(host), port),
+           "-showcerts"]
+    if servername:
+        cmd += ["-servername", servername]
+    else:
+        cmd += ["-noservername"]
+    if cafile:
+        cmd += ["-CAfile", cafile]
+    cmd += list(extra)
+    return subprocess.run(cmd, input=b"", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout, env=clean_env())
+
+
+def pem_blocks(text):
+    """The PEM certificates in text, in order."""
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")
+    return re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", text, re.S)
+
+
+def wait_for_log(proxy, needle, timeout=5.0):
+    """True once `needle` appears in the proxy's stderr (polls, bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if needle in proxy.log():
+            return True
+        time.sleep(0.05)
+    return needle in proxy.log()
+
+
+def read_json_lines(path, timeout=3.0, at_least=1):
+    """JSON lines of an access log, waiting (bounded) for at_least lines."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with open(path) as f:
+                rows = [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            rows = []
+        if len(rows) >= at_least or time.monotonic() >= deadline:
+            return rows
+        time.sleep(0.05)
+
+
 # ---------------------------------------------------------------- test base
 
 def stop_and_check(proxy):
@@ -551,3 +856,103 @@ class ProxyTestCase(unittest.TestCase):
 
 def main():
     unittest.main(verbosity=2)
+
+
+# ---------------------------------------------------------------- TLS interception
+
+# Names the test origin's certificate carries (besides localhost, 127.0.0.1, ::1), so
+# that passed-through connections verify against the origin's CA.
+ORIGIN_DNS_NAMES = ("localhost", "pinned.localhost", "app.pinned.test", "pinme.test",
+                    "pinme2.test", "pinme3.test", "pinme4.test", "pinme5.test")
+# Names the proxy resolves to 127.0.0.1 through its private /etc/hosts.
+TEST_HOSTS = (["h%d.test" % i for i in range(1, 51)]
+              + ["pinned.localhost", "app.pinned.test", "pinned.test", "wrong.test",
+                 "pinme.test", "pinme2.test", "pinme3.test", "pinme4.test", "pinme5.test",
+                 "other.test"])
+
+
+def ipv6_loopback_available():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class InterceptTestCase(unittest.TestCase):
+    """A TLS origin (cert from a test CA for ORIGIN_DNS_NAMES, 127.0.0.1, ::1), and a
+    proxy that intercepts with its own CA (self.proxy_ca, generated by the proxy) and
+    trusts the origin's CA upstream. The proxy's /etc/hosts maps TEST_HOSTS to
+    127.0.0.1. One proxy per class unless proxy_per_test."""
+
+    intercept_kwargs = {}
+    proxy_per_test = False
+    concurrency = 2
+    log_level = "info"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki_dir = tmpdir("pki")
+        ips = ("127.0.0.1", "::1") if ipv6_loopback_available() else ("127.0.0.1",)
+        cls.origin_ca, cert, key = make_test_pki(cls.pki_dir, ORIGIN_DNS_NAMES, ips)
+        cls.origin_cert, cls.origin_key = cert, key
+        cls.tls_origin = OriginProcess(tls_cert=cert, tls_key=key)
+        cls.ca_dir = tmpdir("proxyca")
+        cls.proxy_ca = os.path.join(cls.ca_dir, "ca.pem")
+        cls.proxy_ca_key = os.path.join(cls.ca_dir, "ca.key")
+        cls.access_log = os.path.join(cls.ca_dir, "access.log")
+        if cls.proxy_per_test:
+            return
+        try:
+            cls.proxy = cls.start_proxy()
+        except BaseException:
+            cls.tls_origin.stop()
+            raise
+
+    @classmethod
+    def start_proxy(cls, **overrides):
+        kw = dict(upstream_ca=cls.origin_ca, access_log=cls.access_log)
+        kw.update(cls.intercept_kwargs)
+        kw.update(overrides)
+        return Proxy(concurrency=cls.concurrency, log_level=cls.log_level, hosts=TEST_HOSTS,
+                     config=lambda port: intercept_config(port, cls.proxy_ca, cls.proxy_ca_key, **kw))
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if not cls.proxy_per_test:
+                stop_and_check(cls.proxy)
+        finally:
+            cls.tls_origin.stop()
+
+    def setUp(self):
+        if self.proxy_per_test:
+            self.proxy = self.start_proxy()
+
+    def tearDown(self):
+        if self.proxy_per_test:
+            stop_and_check(self.proxy)
+
+    def curl(self, *args, **kw):
+        return curl(self.proxy, *args, **kw)
+
+    def https_url(self, path, host="localhost", origin=None):
+        origin = origin or self.tls_origin
+        return "https://%s:%d%s" % (url_host(host), origin.port, path)
+
+    @property
+    def proxy_ca_subject(self):
+        return cert_subject(self.proxy_ca)
+
+    @property
+    def origin_ca_subject(self):
+        return cert_subject(self.origin_ca)
+
+    def assertProxyServing(self):
+        """An intercepted HTTPS GET still works (used after error cases)."""
+        self.assertTrue(self.proxy.alive(), "proxy died:\n%s" % self.proxy.log()[-3000:])
+        r = self.curl("--cacert", self.proxy_ca, "-o", "/dev/null", "-w", "%{http_code}",
+                      self.https_url("/status/200"))
+        self.assertEqual(r.stdout, b"200", "proxy stopped serving: %r\n%s"
+                         % (r.stderr, self.proxy.log()[-2000:]))

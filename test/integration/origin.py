@@ -26,7 +26,7 @@ Any endpoint: ?close=1 answers with "Connection: close" and closes;
 A second "control" listener serves /stats only and is not counted, so that
 the tests can read counters without changing them.
 
-Run standalone:  python3 origin.py [--tls-cert C --tls-key K]
+Run standalone:  python3 origin.py [--tls-cert C --tls-key K] [--bind ::1]
 It prints "ORIGIN_PORT <port> CONTROL_PORT <port>" on stdout once ready and
 exits when stdin reaches EOF (i.e. when the harness that started it dies).
 """
@@ -168,23 +168,24 @@ def header_values(headers, name):
 
 
 class Origin:
-    def __init__(self, tls_cert=None, tls_key=None):
+    def __init__(self, tls_cert=None, tls_key=None, bind="127.0.0.1"):
         self.stats = Stats()
         self.ssl_ctx = None
         if tls_cert:
             self.ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.ssl_ctx.load_cert_chain(tls_cert, tls_key)
-        self.listener = self._listen()
-        self.control = self._listen()
+        self.listener = self._listen(bind)
+        self.control = self._listen("127.0.0.1")    # the harness reads /stats there
         self.port = self.listener.getsockname()[1]
         self.control_port = self.control.getsockname()[1]
         self.stopping = False
 
     @staticmethod
-    def _listen():
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    def _listen(host):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        s = socket.socket(family, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         s.listen(128)
         return s
 
@@ -390,9 +391,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--bind", default="127.0.0.1",
+                    help="address of the main listener (loopback: 127.0.0.x or ::1)")
     ap.add_argument("--max-lifetime", type=float, default=1800.0)
     args = ap.parse_args()
-    origin = Origin(args.tls_cert, args.tls_key)
+    origin = Origin(args.tls_cert, args.tls_key, args.bind)
     origin.start()
     print("ORIGIN_PORT %d CONTROL_PORT %d" % (origin.port, origin.control_port), flush=True)
     # Exit when the parent closes our stdin, or after max-lifetime at most.

@@ -41,12 +41,20 @@ Usage: tools/bench/run.sh [options]
   --out FILE         also write the final markdown (header + table) to FILE
   --keep-tmp         keep the temp dir (configs, logs, raw hey output)
   -h, --help         this text
+
+  --mitm             intercepting (HTTPS) mode instead: runs tools/bench/run_mitm.sh
+                     with the other options (see its --help)
 EOF
 }
 
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 warn() { echo "run.sh: warning: $*" >&2; }
 log() { echo "run.sh: $*" >&2; }
+
+# --mitm: the HTTPS interception benchmark lives in its own script
+for _arg in "$@"; do
+  if [[ "$_arg" == --mitm ]]; then exec "$SCRIPT_DIR/run_mitm.sh" "$@"; fi
+done
 
 while (($#)); do
   case "$1" in
@@ -214,6 +222,9 @@ trap 'exit 143' TERM
 
 start_bg() {  # start_bg LOGNAME CMD...: run in background, sets BG_PID
   local name="$1"; shift
+  # empty the log now: the child's own '>' happens after the fork, and a
+  # readiness check must not see the previous instance's lines meanwhile
+  : >"$TMP/$name.out"
   "$@" >"$TMP/$name.out" 2>&1 &
   BG_PID=$!
   STARTED+=("$BG_PID")

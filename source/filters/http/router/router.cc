@@ -90,7 +90,8 @@ void Router::onPoolResult(http::UpstreamPool::Result result) {
   out.add(request_head_);
   out.move(pending_body_);
   upstream_->write(out, false);
-  pauseDownstream(false);
+  applyDownstreamPressure();  // the client may already be behind (pipelining)
+  if (!upstream_->aboveHighWatermark()) pauseDownstream(false);
   if (request_end_) requestFinished();
 }
 
@@ -171,9 +172,21 @@ void Router::onRead(Buffer& data, bool end_stream) {
 }
 
 int Router::onHeaders(http1::MessageHead& head) {
+  if (head.status == 101) {
+    // We never forward Upgrade, so a switch of protocols is a broken origin.
+    upstreamFailed(502, "upstream switched protocols without being asked", response_flags::kUpstreamProtocolError);
+    return http1::Parser::kAbort;
+  }
   if (head.status < 200) {
     interim_ = true;  // 100 Continue and friends: the client already got ours
     return http1::Parser::kParseBody;
+  }
+  if (const std::string te = head.headers->getJoined("transfer-encoding");
+      !te.empty() && !str::equalsIgnoreCase(te, "chunked")) {
+    // Re-framing would drop a coding such as gzip and hand the client bytes it can't read.
+    upstreamFailed(502, str::cat("upstream used an unsupported transfer coding '", te, "'"),
+                   response_flags::kUpstreamProtocolError);
+    return http1::Parser::kAbort;
   }
   interim_ = false;
   response_timer_->disable();
@@ -251,15 +264,25 @@ void Router::onAboveWriteBufferHighWatermark() { pauseDownstream(true); }
 void Router::onBelowWriteBufferLowWatermark() { pauseDownstream(false); }
 
 void Router::DownstreamWatermarks::onAboveWriteBufferHighWatermark() {
-  if (!router.upstream_) return;
-  ++router.upstream_read_disabled_;
-  router.upstream_->readDisable(true);
+  above = true;  // remembered: the upstream may not be connected yet
+  router.applyDownstreamPressure();
 }
 
 void Router::DownstreamWatermarks::onBelowWriteBufferLowWatermark() {
-  if (!router.upstream_ || router.upstream_read_disabled_ == 0) return;
-  --router.upstream_read_disabled_;
-  router.upstream_->readDisable(false);
+  above = false;
+  router.applyDownstreamPressure();
+}
+
+void Router::applyDownstreamPressure() {
+  if (!upstream_) return;
+  bool paused = upstream_read_disabled_ > 0;
+  if (downstream_watermarks_.above && !paused) {
+    ++upstream_read_disabled_;
+    upstream_->readDisable(true);
+  } else if (!downstream_watermarks_.above && paused) {
+    --upstream_read_disabled_;
+    upstream_->readDisable(false);
+  }
 }
 
 // ---- teardown ----

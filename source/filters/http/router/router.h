@@ -43,7 +43,9 @@ class Router : public HttpFilter, public network::Connection::Callbacks, public 
     void onAboveWriteBufferHighWatermark() override;
     void onBelowWriteBufferLowWatermark() override;
     Router& router;
+    bool above = false;
   };
+  void applyDownstreamPressure();
 
   void connect();
   void onPoolResult(http::UpstreamPool::Result result);

@@ -66,9 +66,6 @@ FilterStatus ConnectionManager::onData(Buffer& data, bool end_stream) {
     tunnel_->onData(data, end_stream);
     return FilterStatus::StopIteration;
   }
-  if (!data.empty() && !stream_ && !parser_->messageInProgress() && !header_timer_->enabled()) {
-    header_timer_->enable(config_->request_headers_timeout);
-  }
   input_.move(data);
   client_eof_ = client_eof_ || end_stream;
   if (tunnel_state_ != Tunnel::None) {
@@ -120,7 +117,12 @@ void ConnectionManager::dispatch() {
     }
     if (input_.empty()) break;
   }
-  if (closed_ || tunnel_state_ != Tunnel::None || !client_eof_) return;
+  if (closed_ || tunnel_state_ != Tunnel::None) return;
+  if (!stream_ && (parser_->messageInProgress() || !input_.empty()) && !header_timer_->enabled()) {
+    // A request has begun (possibly pipelined behind the last one): its headers are on the clock.
+    header_timer_->enable(config_->request_headers_timeout);
+  }
+  if (!client_eof_) return;
   // The client half-closed.
   if (!stream_) {
     closeConnection(parser_->messageInProgress() ? CloseType::NoFlush : CloseType::FlushWrite);
@@ -136,10 +138,7 @@ void ConnectionManager::dispatch() {
 int ConnectionManager::onHeaders(http1::MessageHead& head) {
   header_timer_->disable();
   idle_timer_->disable();
-  request_complete_ = false;
-  response_complete_ = false;
-  close_after_response_ = false;
-  framing_ = Framing::None;
+  beginExchange();
   head_request_ = head.method == "HEAD";
   connect_request_ = head.method == "CONNECT";
   client_http10_ = head.version_major == 1 && head.version_minor == 0;
@@ -273,6 +272,8 @@ void ConnectionManager::protocolError(int status, std::string_view reason, uint3
   close_after_response_ = true;
   if (!stream_) {
     // A stream of its own, so the filters (the access log) see the error like any request.
+    beginExchange();
+    close_after_response_ = true;
     stream_ = std::make_unique<http::FilterManager>(*this, callbacks_->worker(), callbacks_->connectionInfo(),
                                                     config_->filter_factories);
     stream_->info().protocol = "HTTP/1.1";
@@ -285,6 +286,15 @@ void ConnectionManager::protocolError(int status, std::string_view reason, uint3
   HeaderMap extra;
   extra.add("connection", "close");
   stream_->sendLocalReply(status, str::cat(reason, "\n"), extra, reason);
+}
+
+void ConnectionManager::beginExchange() {
+  request_complete_ = false;
+  response_complete_ = false;
+  close_after_response_ = false;
+  head_request_ = false;
+  connect_request_ = false;
+  framing_ = Framing::None;
 }
 
 // ---- responses ----
@@ -313,7 +323,9 @@ void ConnectionManager::encodeHeaders(HeaderMap& headers, bool end_stream) {
     framing_ = Framing::Close;
     close_after_response_ = true;
   }
-  if (!client_keep_alive_ || client_eof_ || callbacks_->worker().draining() || connect_request_) {
+  // A client that half-closed still gets answers to every request it sent in full;
+  // dispatch() closes once none is left.
+  if (!client_keep_alive_ || callbacks_->worker().draining() || connect_request_) {
     close_after_response_ = true;
   }
   if (!config_->via.empty()) headers.add("via", str::cat("1.1 ", config_->via));
@@ -352,6 +364,7 @@ void ConnectionManager::encodeTrailers(HeaderMap& trailers) {
   if (framing_ == Framing::Chunked) {
     Buffer out;
     http1::removeHopByHopHeaders(trailers);
+    trailers.remove("content-length");  // framing fields have no place in trailers
     http1::writeLastChunk(&trailers, out);
     callbacks_->write(out, false);
   }

@@ -56,6 +56,7 @@ class ConnectionManager : public NetworkFilter,
  private:
   enum class Framing { None, Length, Chunked, Close };
   void dispatch();
+  void beginExchange();  // resets the per-request state
   void protocolError(int status, std::string_view reason, uint32_t flag);
   void onResponseComplete();
   void finishStream();

@@ -26,12 +26,7 @@ bool usableServerName(std::string_view name) {
   return name.front() != '.' && name.front() != '-';
 }
 
-// Alerts a client sends when it does not accept our certificate.
-bool isCertificateRejection(uint32_t reason) {
-  return reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA || reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
-         reason == SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN || reason == SSL_R_TLSV1_ALERT_ACCESS_DENIED ||
-         reason == SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE;
-}
+constexpr std::string_view kHandshakeTimeout = "TLS handshake timeout";
 
 }  // namespace
 
@@ -44,8 +39,7 @@ FilterStatus TlsIntercept::onNewConnection() {
   SSL_set_accept_state(ssl.get());
   SSL_set_ex_data(ssl.get(), exDataIndex(), this);
   pipe_ = std::make_unique<network::TlsPipe>(std::move(ssl));
-  handshake_timer_ =
-      std::make_unique<Timer>(callbacks_->worker().ioContext(), [this] { fail("TLS handshake timeout"); });
+  handshake_timer_ = std::make_unique<Timer>(callbacks_->worker().ioContext(), [this] { fail(kHandshakeTimeout); });
   handshake_timer_->enable(config_->handshake_timeout);
   return FilterStatus::Continue;
 }
@@ -138,11 +132,11 @@ void TlsIntercept::fail(std::string_view why) {
   if (handshake_timer_) handshake_timer_->disable();
   const ConnectionInfo& info = callbacks_->connectionInfo();
   bool rejected = false;
-  if (!pipe_->handshakeDone() && certificate_sent_) {
+  if (!pipe_->handshakeDone() && certificate_sent_ && why != kHandshakeTimeout) {
     // Our certificate went out and the client gave up: most likely it pins certificates.
-    uint32_t reason = ERR_GET_REASON(ERR_peek_last_error());
-    rejected = isCertificateRejection(reason) || why.find("alert") != std::string_view::npos ||
-               why.find("closed the connection during") != std::string_view::npos;
+    // Clients say so differently: an alert (unknown_ca, bad_certificate, ...), an alert sent
+    // in plaintext after the TLS 1.3 key change (a bad record MAC to us), or just a close.
+    rejected = true;
   }
   ERR_clear_error();
   if (rejected && config_->remember_rejections.count() > 0 && !info.server_name.empty()) {

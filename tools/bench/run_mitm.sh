@@ -1,0 +1,619 @@
+#!/usr/bin/env bash
+# Interpose benchmark harness, intercepting (MITM) mode: hey over HTTPS, on
+# loopback, against a local nginx TLS origin directly and through Interpose
+# (tls_intercept), mitmproxy (mitmdump) and Squid (ssl-bump). Then, if it has
+# been built, the certificate minting micro-benchmark (mint_bench).
+# Also reachable as `tools/bench/run.sh --mitm ...`.
+# See tools/bench/README.md for how to run it and how to read the table.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+LIB="$SCRIPT_DIR/benchlib.py"
+
+ALL_TARGETS="direct,interpose,mitmdump,squid"
+DEFAULT_INTERPOSE="$REPO_ROOT/bazel-bin/source/exe/interpose"
+DEFAULT_MINT_BENCH="$REPO_ROOT/bazel-bin/tools/bench/mint_bench"
+
+INTERPOSE=""
+MINT_BENCH="$DEFAULT_MINT_BENCH"
+NO_MINT=0
+DURATION="10s"
+ONLY="$ALL_TARGETS"
+CONNS_1K=50
+CONNS_1M=10
+KEEP_TMP=0
+SKIP_MISSING=0
+NO_BUILD=0
+OUT=""
+NCPU="$(nproc)"
+MINT_TIMEOUT=180
+
+usage() {
+  cat <<EOF
+Usage: tools/bench/run_mitm.sh [options]     (same as: tools/bench/run.sh --mitm [options])
+
+  --interpose PATH   Interpose binary (default: bazel-bin/source/exe/interpose;
+                     built with 'bazel build -c opt //source/exe:interpose' if missing)
+  --no-build         never run bazel; fail/skip if the binary is missing
+  --duration D       hey -z duration per case (default 10s; e.g. 5s, 1m)
+  --quick            3s per case
+  --only LIST        comma list of targets among: $ALL_TARGETS
+                     (direct is always run: it is the baseline for "vs direct")
+  --conns-1k N       hey -c for the two 1 KiB cases (default $CONNS_1K)
+  --conns-1m N       hey -c for the 1 MiB case (default $CONNS_1M)
+  --cores N          the "all cores" worker count (default: nproc = $NCPU)
+  --skip-missing     skip (with a warning) targets whose tool is missing
+                     instead of failing
+  --mint-bench PATH  minting benchmark binary (default: bazel-bin/tools/bench/mint_bench;
+                     never built by this script: 'bazel build -c opt //tools/bench:mint_bench')
+  --no-mint          do not run the minting benchmark
+  --out FILE         also write the final markdown (header, table, mint lines) to FILE
+  --keep-tmp         keep the temp dir (certs, configs, logs, raw hey output)
+  -h, --help         this text
+EOF
+}
+
+die() { echo "run_mitm.sh: error: $*" >&2; exit 1; }
+warn() { echo "run_mitm.sh: warning: $*" >&2; }
+log() { echo "run_mitm.sh: $*" >&2; }
+
+while (($#)); do
+  case "$1" in
+    --mitm) shift ;;  # forwarded by run.sh; harmless here
+    --interpose) INTERPOSE="${2:?--interpose needs a path}"; shift 2 ;;
+    --interpose=*) INTERPOSE="${1#*=}"; shift ;;
+    --no-build) NO_BUILD=1; shift ;;
+    --duration) DURATION="${2:?--duration needs a value}"; shift 2 ;;
+    --duration=*) DURATION="${1#*=}"; shift ;;
+    --quick) DURATION="3s"; shift ;;
+    --only) ONLY="${2:?--only needs a list}"; shift 2 ;;
+    --only=*) ONLY="${1#*=}"; shift ;;
+    --conns-1k) CONNS_1K="${2:?}"; shift 2 ;;
+    --conns-1m) CONNS_1M="${2:?}"; shift 2 ;;
+    --cores) NCPU="${2:?}"; shift 2 ;;
+    --skip-missing) SKIP_MISSING=1; shift ;;
+    --mint-bench) MINT_BENCH="${2:?--mint-bench needs a path}"; shift 2 ;;
+    --mint-bench=*) MINT_BENCH="${1#*=}"; shift ;;
+    --no-mint) NO_MINT=1; shift ;;
+    --out) OUT="${2:?--out needs a file}"; shift 2 ;;
+    --out=*) OUT="${1#*=}"; shift ;;
+    --keep-tmp) KEEP_TMP=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option: $1" ;;
+  esac
+done
+
+# ---------------------------------------------------------------- arguments
+case "$DURATION" in
+  *[0-9]s) DUR_S="${DURATION%s}" ;;
+  *[0-9]m) DUR_S="$(( ${DURATION%m} * 60 ))" ;;
+  *) die "--duration must look like 10s or 1m (got '$DURATION')" ;;
+esac
+[[ "$DUR_S" =~ ^[0-9]+$ && "$DUR_S" -gt 0 ]] || die "bad --duration '$DURATION'"
+for n in "$CONNS_1K" "$CONNS_1M" "$NCPU"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "expected a positive integer, got '$n'"
+done
+[[ -z "$OUT" ]] || OUT="$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
+[[ "$MINT_BENCH" == /* ]] || MINT_BENCH="$PWD/$MINT_BENCH"
+
+TARGETS=(direct)
+IFS=',' read -r -a _only <<<"$ONLY"
+for t in "${_only[@]}"; do
+  t="${t// /}"
+  case "$t" in
+    direct|"") ;;
+    interpose|mitmdump|squid) [[ " ${TARGETS[*]} " == *" $t "* ]] || TARGETS+=("$t") ;;
+    mitmproxy) [[ " ${TARGETS[*]} " == *" mitmdump "* ]] || TARGETS+=(mitmdump) ;;
+    *) die "unknown target '$t' in --only (known: $ALL_TARGETS)" ;;
+  esac
+done
+
+# ---------------------------------------------------------------- tools
+need() {  # need CMD HINT
+  command -v "$1" >/dev/null 2>&1 || die "'$1' not found ($2)"
+}
+need python3 "install python3"
+need hey "Debian package 'hey'"
+need timeout "coreutils"
+need pgrep "Debian package 'procps'"
+need openssl "Debian package 'openssl'"
+[[ -x /usr/sbin/nginx ]] || die "/usr/sbin/nginx not found (Debian package 'nginx-light')"
+NGINX=/usr/sbin/nginx
+
+missing_target() {  # missing_target TARGET MESSAGE
+  if ((SKIP_MISSING)); then
+    warn "skipping $1: $2"
+    local keep=() x
+    for x in "${TARGETS[@]}"; do [[ "$x" == "$1" ]] || keep+=("$x"); done
+    TARGETS=("${keep[@]}")
+  else
+    die "$2 (use --only to leave $1 out, or --skip-missing)"
+  fi
+}
+
+has_target() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
+
+MITMDUMP="$(command -v mitmdump 2>/dev/null || echo /usr/bin/mitmdump)"
+SQUID=/usr/sbin/squid
+CERTGEN=/usr/lib/squid/security_file_certgen
+if has_target mitmdump && [[ ! -x "$MITMDUMP" ]]; then
+  missing_target mitmdump "mitmdump not found (Debian package 'mitmproxy')"
+fi
+if has_target squid && { [[ ! -x "$SQUID" ]] || [[ ! -x "$CERTGEN" ]]; }; then
+  missing_target squid "$SQUID or $CERTGEN not found (Debian package 'squid-openssl')"
+fi
+if has_target squid && ! "$SQUID" -v 2>/dev/null | grep -q -- '--with-openssl'; then
+  missing_target squid "$SQUID was built without OpenSSL, so it cannot ssl-bump (install 'squid-openssl', not 'squid')"
+fi
+if has_target interpose; then
+  if [[ -z "$INTERPOSE" ]]; then
+    INTERPOSE="$DEFAULT_INTERPOSE"
+    if [[ ! -x "$INTERPOSE" ]] && ((!NO_BUILD)); then
+      if command -v bazel >/dev/null 2>&1; then
+        log "building Interpose: bazel build -c opt //source/exe:interpose"
+        (cd "$REPO_ROOT" && bazel build -c opt //source/exe:interpose) >&2 ||
+          warn "bazel build failed"
+      else
+        warn "bazel not found, cannot build Interpose"
+      fi
+    fi
+  fi
+  [[ "$INTERPOSE" == /* ]] || INTERPOSE="$PWD/$INTERPOSE"
+  if [[ ! -x "$INTERPOSE" ]]; then
+    missing_target interpose "Interpose binary not found or not executable: $INTERPOSE"
+  fi
+fi
+
+# ---------------------------------------------------------------- temp dir & cleanup
+TMP="$(mktemp -d /tmp/interpose-bench-mitm.XXXXXX)"
+chmod 755 "$TMP"   # nginx workers (nobody) and squid kids (proxy) must reach it
+SQUID_NAME="ibmitm$$"
+STARTED=()         # pids of long-running processes we started
+
+descendants() {  # all descendants of $1, deepest first
+  local c
+  for c in $(pgrep -P "$1" 2>/dev/null || true); do
+    descendants "$c"
+    echo "$c"
+  done
+}
+
+proc_id() {  # "PID:STARTTIME" so that a recycled pid is never mistaken for ours
+  local st
+  st="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}')" || return 0
+  [[ -n "$st" ]] && echo "$1:$st"
+  true
+}
+
+stop_pid() {  # stop_pid PID [SIGNAL]: signal, wait up to 10 s, then SIGKILL the tree
+  local pid="$1" sig="${2:-TERM}" kids i
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kids="$(for i in $(descendants "$pid"); do proc_id "$i"; done)"
+  kill -s "$sig" "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null && [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]; then
+    warn "pid $pid did not exit on SIG$sig, killing"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  for i in $kids; do  # leftovers only: same pid *and* same start time
+    [[ "$(proc_id "${i%%:*}")" == "$i" ]] && kill -KILL "${i%%:*}" 2>/dev/null
+  done
+  true
+}
+
+forget_pid() {
+  local keep=() x
+  for x in "${STARTED[@]}"; do [[ "$x" == "$1" ]] || keep+=("$x"); done
+  STARTED=("${keep[@]}")
+}
+
+cleanup() {
+  local rc=$? i
+  trap - EXIT INT TERM
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+    stop_pid "${STARTED[$i]}"
+  done
+  rm -f /dev/shm/"$SQUID_NAME"-* /run/squid/"$SQUID_NAME"-* 2>/dev/null || true
+  if ((KEEP_TMP)); then
+    log "kept temp dir $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "run_mitm.sh: error: command failed (line $LINENO): $BASH_COMMAND" >&2' ERR
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_bg() {  # start_bg LOGNAME CMD...: run in background, sets BG_PID
+  local name="$1"; shift
+  # empty the log now: the child's own '>' happens after the fork, and a
+  # readiness check must not see the previous instance's lines meanwhile
+  : >"$TMP/$name.out"
+  "$@" >"$TMP/$name.out" 2>&1 &
+  BG_PID=$!
+  STARTED+=("$BG_PID")
+}
+
+alive_or_die() {  # alive_or_die PID NAME LOGFILE
+  if ! kill -0 "$1" 2>/dev/null; then
+    echo "---- $3" >&2; tail -n 30 "$3" >&2 || true
+    die "$2 exited during startup"
+  fi
+}
+
+{ read -r ORIGIN_PORT; read -r PROXY_PORT; } < <(python3 "$LIB" freeport 2)
+[[ -n "$ORIGIN_PORT" && -n "$PROXY_PORT" ]] || die "could not pick free ports"
+ORIGIN_HOST=localhost   # the CONNECT host; /etc/hosts must map it to 127.0.0.1
+ORIGIN_URL_BASE="https://$ORIGIN_HOST:$ORIGIN_PORT"
+
+# ---------------------------------------------------------------- certificates
+# All made with the openssl CLI, valid for 30 days, thrown away with $TMP.
+#   origin-ca.{pem,key}  test CA that signs the origin's certificate; the
+#                        proxies trust it for their upstream connections
+#   origin.{pem,key}     nginx: ECDSA P-256, SAN DNS:localhost, IP:127.0.0.1
+#   squid-ca.{pem,key}   the CA Squid mints with (ECDSA P-256)
+#   ca/ca.{pem,key}      Interpose's CA: Interpose generates it itself
+#                        (generate_if_missing) on its first start
+#   mitm/                mitmproxy's confdir: mitmdump generates its CA there
+make_ca() {  # make_ca BASENAME CN
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 30 \
+    -keyout "$TMP/$1.key" -out "$TMP/$1.pem" -subj "/CN=$2" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectKeyIdentifier=hash" 2>>"$TMP/openssl.log" ||
+    die "openssl could not make $1 (see $TMP/openssl.log)"
+}
+
+make_certs() {
+  make_ca origin-ca "Interpose bench origin CA"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 \
+    -keyout "$TMP/origin.key" -out "$TMP/origin.csr" -subj "/CN=localhost" 2>>"$TMP/openssl.log" ||
+    die "openssl could not make the origin key/CSR"
+  cat >"$TMP/origin.ext" <<EOF
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+authorityKeyIdentifier = keyid
+subjectKeyIdentifier = hash
+EOF
+  openssl x509 -req -in "$TMP/origin.csr" -CA "$TMP/origin-ca.pem" -CAkey "$TMP/origin-ca.key" \
+    -CAcreateserial -days 30 -sha256 -extfile "$TMP/origin.ext" -out "$TMP/origin.pem" 2>>"$TMP/openssl.log" ||
+    die "openssl could not sign the origin certificate (see $TMP/openssl.log)"
+  openssl verify -CAfile "$TMP/origin-ca.pem" "$TMP/origin.pem" >/dev/null ||
+    die "the origin certificate does not verify against origin-ca.pem"
+  make_ca squid-ca "Interpose bench Squid CA"
+  chmod 644 "$TMP"/*.pem
+  # nginx's master reads origin.key as root; Squid reads squid-ca.key as root
+  # and again in its kids (user 'proxy').
+  chmod 600 "$TMP"/*.key
+  chown proxy:proxy "$TMP/squid-ca.key" 2>/dev/null || chmod 644 "$TMP/squid-ca.key"
+  mkdir -p "$TMP/ca"
+}
+
+# ---------------------------------------------------------------- origin: nginx (TLS)
+start_origin() {
+  local d="$TMP/nginx"
+  mkdir -p "$d/www" "$d/tmp"
+  head -c 1024 /dev/urandom >"$d/www/1k"
+  head -c 1048576 /dev/urandom >"$d/www/1m"
+  chmod -R a+rX "$d/www"
+  cat >"$d/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+master_process on;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 100000;
+  keepalive_timeout 300s;
+  client_body_temp_path $d/tmp/client_body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+  server {
+    listen 127.0.0.1:$ORIGIN_PORT ssl;
+    server_name localhost;
+    ssl_certificate $TMP/origin.pem;
+    ssl_certificate_key $TMP/origin.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:bench:10m;
+    root $d/www;
+    default_type application/octet-stream;
+    location / { }
+  }
+}
+EOF
+  start_bg nginx "$NGINX" -c "$d/nginx.conf" -p "$d" -e "$d/error.log"
+  ORIGIN_PID=$BG_PID
+  python3 "$LIB" wait-port "$ORIGIN_PORT" 10 || { alive_or_die "$ORIGIN_PID" nginx "$TMP/nginx.out"; die "nginx did not listen on $ORIGIN_PORT"; }
+  local n
+  n="$(python3 "$LIB" fetch - "$ORIGIN_URL_BASE/1k" 10 "$TMP/origin-ca.pem")" || die "origin /1k not served over TLS"
+  [[ "$n" == 1024 ]] || die "origin /1k returned $n bytes"
+  n="$(python3 "$LIB" fetch - "$ORIGIN_URL_BASE/1m" 10 "$TMP/origin-ca.pem")" || die "origin /1m not served over TLS"
+  [[ "$n" == 1048576 ]] || die "origin /1m returned $n bytes"
+}
+
+# ---------------------------------------------------------------- proxies
+# Each start_* sets PROXY_PID (root of the process tree that is measured)
+# and returns once an HTTPS request through the proxy succeeds, with the
+# certificate that the client sees verified against the proxy's own CA: that
+# shows the proxy really intercepts (a blind tunnel would show the origin's
+# certificate, which does not chain to the proxy CA).
+
+wait_proxy_ready() {  # NAME LOGFILE PROXY_CA_FILE
+  python3 "$LIB" wait-port "$PROXY_PORT" 30 || { alive_or_die "$PROXY_PID" "$1" "$2"; die "$1 did not listen on $PROXY_PORT"; }
+  python3 "$LIB" fetch "127.0.0.1:$PROXY_PORT" "$ORIGIN_URL_BASE/1k" 30 "$3" >/dev/null ||
+    { echo "---- $2" >&2; tail -n 30 "$2" >&2 || true; die "$1 does not intercept HTTPS requests"; }
+}
+
+start_interpose() {  # WORKERS
+  local cfg="$TMP/interpose.yaml" log="$TMP/interpose.out" i
+  cat >"$cfg" <<EOF
+cert_providers:
+  - name: ca
+    ca: { cert: $TMP/ca/ca.pem, key: $TMP/ca/ca.key, generate_if_missing: true }
+listeners:
+  - name: proxy
+    address: 127.0.0.1:$PROXY_PORT
+    filter_chains:
+      - match: { tunneled: true }
+        filters:
+          - { name: tls_intercept, config: { cert_provider: ca } }
+          - name: http_connection_manager
+            config:
+              http_filters:
+                - name: router
+                  config: { upstream_tls: { ca_file: $TMP/origin-ca.pem } }
+      - filters: [ { name: http_connection_manager } ]
+EOF
+  start_bg interpose "$INTERPOSE" -c "$cfg" --concurrency "$1"
+  PROXY_PID=$BG_PID
+  for ((i = 0; i < 300; i++)); do
+    grep -q "listening on" "$log" 2>/dev/null && break
+    alive_or_die "$PROXY_PID" interpose "$log"
+    sleep 0.1
+  done
+  grep -q "listening on" "$log" || die "interpose did not print 'listening on' within 30 s"
+  wait_proxy_ready interpose "$log" "$TMP/ca/ca.pem"
+}
+
+start_mitmdump() {
+  local d="$TMP/mitm"
+  mkdir -p "$d"
+  # mitmproxy is one Python process (asyncio, one thread does the proxying);
+  # it has no worker knob. -q: no per-flow output. lazy: connect upstream only
+  # when the first request needs it. The confdir keeps its CA across cases.
+  start_bg mitmdump "$MITMDUMP" -q --listen-host 127.0.0.1 -p "$PROXY_PORT" \
+    --set confdir="$d" \
+    --set ssl_verify_upstream_trusted_ca="$TMP/origin-ca.pem" \
+    --set connection_strategy=lazy
+  PROXY_PID=$BG_PID
+  wait_proxy_ready mitmdump "$TMP/mitmdump.out" "$d/mitmproxy-ca-cert.pem"
+}
+
+start_squid() {  # WORKERS
+  local d="$TMP/squid" workers="$1" hard fds i n
+  rm -rf "$d"; mkdir -p "$d"
+  # the certificate database must be created fresh, then belong to 'proxy'
+  "$CERTGEN" -c -s "$d/ssl_db" -M 16MB >"$TMP/certgen-init.out" 2>&1 ||
+    { cat "$TMP/certgen-init.out" >&2; die "security_file_certgen -c failed"; }
+  chown -R proxy:proxy "$d" 2>/dev/null || chmod -R a+rwX "$d"
+  hard="$(ulimit -Hn)"
+  fds=65536; [[ "$hard" == unlimited || "$hard" -ge 65536 ]] || fds="$hard"
+  cat >"$d/squid.conf" <<EOF
+http_port 127.0.0.1:$PROXY_PORT ssl-bump generate-host-certificates=on dynamic_cert_mem_cache_size=16MB tls-cert=$TMP/squid-ca.pem tls-key=$TMP/squid-ca.key
+sslcrtd_program $CERTGEN -s $d/ssl_db -M 16MB
+sslcrtd_children 8 startup=1 idle=1
+ssl_bump bump all
+tls_outgoing_options cafile=$TMP/origin-ca.pem
+acl bench_src src 127.0.0.1/32
+http_access allow bench_src
+http_access deny all
+workers $workers
+# no disk cache (no cache_dir), no memory cache
+cache deny all
+cache_mem 0 MB
+access_log none
+cache_store_log none
+cache_log $d/cache.log
+pid_filename $d/squid.pid
+coredump_dir $d
+pinger_enable off
+shutdown_lifetime 0 seconds
+max_filedescriptors $fds
+EOF
+  start_bg squid "$SQUID" --foreground -n "$SQUID_NAME" -f "$d/squid.conf"
+  PROXY_PID=$BG_PID
+  for ((i = 0; i < 300; i++)); do
+    n="$(grep -c "Accepting .*HTTP Socket" "$d/cache.log" 2>/dev/null || true)"
+    ((${n:-0} >= workers)) && break
+    alive_or_die "$PROXY_PID" squid "$d/cache.log"
+    sleep 0.1
+  done
+  wait_proxy_ready squid "$d/cache.log" "$TMP/squid-ca.pem"
+}
+
+stop_proxy() {
+  stop_pid "$PROXY_PID"
+  forget_pid "$PROXY_PID"
+  PROXY_PID=""
+  # the next instance reuses the port; make sure it is free (squid kids)
+  local i
+  for ((i = 0; i < 50; i++)); do
+    python3 "$LIB" wait-port "$PROXY_PORT" 0.05 || break
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- load
+RESULTS="$TMP/results.tsv"
+: >"$RESULTS"
+declare -A DIRECT_RPS=()
+HEY_TIMEOUT=$((DUR_S + 60))
+WARMUP_S=1
+
+# cases: 1k (keep-alive), 1k-new (a new client connection, CONNECT and TLS
+# handshake for every request), 1m (keep-alive)
+case_conns() { [[ "$1" == 1m ]] && echo "$CONNS_1M" || echo "$CONNS_1K"; }
+case_size() { [[ "$1" == 1m ]] && echo 1048576 || echo 1024; }
+case_path() { [[ "$1" == 1m ]] && echo /1m || echo /1k; }
+case_flags() { [[ "$1" == 1k-new ]] && echo -disable-keepalive || true; }
+
+run_case() {  # TARGET WORKERS CASE MEASURE_PID|-
+  local target="$1" workers="$2" c="$3" mpid="$4"
+  local conns size url tag heyout mon monpid row rps px=() flags=()
+  conns="$(case_conns "$c")"; size="$(case_size "$c")"
+  url="$ORIGIN_URL_BASE$(case_path "$c")"
+  read -r -a flags <<<"$(case_flags "$c")"
+  [[ "$mpid" == - ]] || px=(-x "http://127.0.0.1:$PROXY_PORT")
+  tag="${target}_w${workers}_${c}"; tag="${tag//[^A-Za-z0-9_.-]/_}"
+  heyout="$TMP/hey_$tag.txt"; mon="$TMP/mon_$tag.json"
+
+  # short warm-up (bounded by -z and by timeout), not measured; it also lets
+  # each proxy mint and cache the certificate for "localhost"
+  timeout -k 5 30 hey -z "${WARMUP_S}s" -c "$conns" -t 0 "${flags[@]}" "${px[@]}" "$url" >/dev/null 2>&1 ||
+    warn "$target $c: warm-up failed"
+
+  monpid=""
+  if [[ "$mpid" != - ]]; then
+    python3 "$LIB" monitor "$mpid" "$mon" 0.2 &
+    monpid=$!
+    STARTED+=("$monpid")
+    sleep 0.1
+  fi
+  local rc=0 heypid
+  timeout -k 5 "$HEY_TIMEOUT" hey -z "${DUR_S}s" -c "$conns" -t 0 "${flags[@]}" "${px[@]}" "$url" >"$heyout" 2>&1 &
+  heypid=$!
+  STARTED+=("$heypid")
+  wait "$heypid" || rc=$?
+  forget_pid "$heypid"
+  if [[ -n "$monpid" ]]; then
+    kill -TERM "$monpid" 2>/dev/null || true
+    wait "$monpid" 2>/dev/null || true
+    forget_pid "$monpid"
+  fi
+  ((rc == 0)) || warn "$target $c: hey exited with status $rc (see $heyout with --keep-tmp)"
+
+  row="$(python3 "$LIB" row "$target" "$workers" "$c" "$conns" "$size" "$heyout" \
+           "$([[ -n "$monpid" ]] && echo "$mon" || echo -)" "${DIRECT_RPS[$c]:--}")" ||
+    die "could not parse hey output for $target $c: $(head -c 500 "$heyout")"
+  rps="${row##*$'\t'}"
+  row="${row%$'\t'*}"
+  [[ "$target" == direct* ]] && DIRECT_RPS[$c]="$rps"
+  printf '%s\n' "$row" >>"$RESULTS"
+  printf '%s\n' "$row" | awk -F'\t' '{printf "  %-10s w=%-3s %-6s c=%-3s %9s req/s  p50 %6s ms  p99 %6s ms  %8s MB/s  err %s  rss %s MiB  cpu %s us/req  x%s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12}' >&2
+}
+
+# ---------------------------------------------------------------- minting benchmark
+MINT_REPORT="$TMP/mint.md"
+run_mint_bench() {
+  {
+    echo "### Certificate minting (mint_bench)"
+    echo
+    if ((NO_MINT)); then
+      echo "skipped (--no-mint)"
+    elif [[ ! -x "$MINT_BENCH" ]]; then
+      echo "skipped: $MINT_BENCH not found (build it with \`bazel build -c opt //tools/bench:mint_bench\`)"
+    else
+      local rc=0
+      log "mint_bench: $MINT_BENCH"
+      timeout -k 5 "$MINT_TIMEOUT" "$MINT_BENCH" >"$TMP/mint.out" 2>"$TMP/mint.err" || rc=$?
+      echo '```'
+      cat "$TMP/mint.out"
+      echo '```'
+      if ((rc != 0)); then
+        echo
+        echo "mint_bench exited with status $rc$( ((rc == 124)) && echo " (stopped after ${MINT_TIMEOUT} s)")"
+        echo
+        tail -n 5 "$TMP/mint.err" | sed 's/^/    /'
+      fi
+    fi
+  } >"$MINT_REPORT"
+}
+
+# ---------------------------------------------------------------- environment header
+env_header() {
+  local cpu kern
+  cpu="$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo 2>/dev/null || true)"
+  kern="$(uname -r)"
+  echo "- mode: HTTPS interception (MITM); all on 127.0.0.1"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); host: ${NCPU} cores for workers, $(nproc) online ($cpu), Linux $kern"
+  echo "- load: hey $(dpkg-query -W -f='${Version}' hey 2>/dev/null || echo '?'), -z ${DUR_S}s -t 0, https://localhost:PORT/...; 1k: -c $CONNS_1K keep-alive; 1k-new: -c $CONNS_1K -disable-keepalive (CONNECT + TLS handshake per request); 1m: -c $CONNS_1M keep-alive"
+  echo "- origin: nginx $($NGINX -v 2>&1 | sed 's|.*nginx/||'), TLS 1.2/1.3 with an ECDSA P-256 certificate, worker_processes 1, access_log off"
+  has_target interpose && echo "- interpose: $INTERPOSE ($(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no git rev')), tls_intercept + router with upstream_tls"
+  has_target mitmdump && echo "- mitmdump: mitmproxy $("$MITMDUMP" --version 2>/dev/null | awk '/^Mitmproxy:/{print $2; exit}') (one Python process; no worker knob), upstream verified against the origin CA"
+  has_target squid && echo "- squid: $("$SQUID" -v 2>/dev/null | awk '/Version/{print $NF; exit}') ssl-bump (bump all, ECDSA P-256 CA, security_file_certgen; no cache; workers N = SMP kids + coordinator + master + certgen helpers)"
+  true
+}
+
+# ---------------------------------------------------------------- main
+WORKER_SET=(1)
+((NCPU > 1)) && WORKER_SET+=("$NCPU")
+CASES=(1k 1k-new 1m)
+
+log "temp dir $TMP; origin $ORIGIN_URL_BASE, proxies on 127.0.0.1:$PROXY_PORT"
+log "targets: ${TARGETS[*]}; ${DUR_S}s per case"
+make_certs
+start_origin
+
+for target in "${TARGETS[@]}"; do
+  case "$target" in
+    direct)
+      log "direct -> nginx (TLS)"
+      for c in "${CASES[@]}"; do run_case direct - "$c" -; done
+      ;;
+    interpose)
+      for w in "${WORKER_SET[@]}"; do
+        log "interpose --concurrency $w (tls_intercept)"
+        for c in "${CASES[@]}"; do
+          start_interpose "$w"; run_case interpose "$w" "$c" "$PROXY_PID"; stop_proxy
+        done
+      done
+      ;;
+    mitmdump)
+      log "mitmdump (one process)"
+      for c in "${CASES[@]}"; do
+        start_mitmdump; run_case mitmdump 1 "$c" "$PROXY_PID"; stop_proxy
+      done
+      ;;
+    squid)
+      for w in "${WORKER_SET[@]}"; do
+        log "squid workers $w (ssl-bump)"
+        for c in "${CASES[@]}"; do
+          start_squid "$w"; run_case squid "$w" "$c" "$PROXY_PID"; stop_proxy
+        done
+      done
+      ;;
+  esac
+done
+
+run_mint_bench
+
+REPORT="$TMP/report.md"
+{
+  env_header
+  echo
+  python3 "$LIB" table "$RESULTS"
+  echo
+  cat "$MINT_REPORT"
+} >"$REPORT"
+echo
+cat "$REPORT"
+if [[ -n "$OUT" ]]; then
+  cp "$REPORT" "$OUT"
+  log "wrote $OUT"
+fi
