@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +31,13 @@ class HeaderMap {
   void set(std::string_view name, std::string_view value);
   // Appends one more field, keeping existing ones.
   void add(std::string_view name, std::string_view value);
+  // The same, taking ownership of the strings (no copies; the name is lower-cased in place).
+  void emplace(std::string&& name, std::string&& value);
+  // Removes every field for which `pred(name)` holds, in one pass.
+  template <typename Pred>
+  size_t removeIf(Pred pred) {
+    return std::erase_if(entries_, [&](const Entry& e) { return pred(std::string_view(e.first)); });
+  }
   // Removes every field called `name`; returns how many were removed.
   size_t remove(std::string_view name);
   // Removes every field whose name starts with `prefix`.

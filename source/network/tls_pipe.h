@@ -15,6 +15,8 @@ class TlsPipe {
  public:
   // `ssl` must be set to accept or connect state by the caller.
   explicit TlsPipe(bssl::UniquePtr<SSL> ssl);
+  TlsPipe(const TlsPipe&) = delete;  // its BIO points at this object
+  TlsPipe& operator=(const TlsPipe&) = delete;
 
   // Clients: produces the ClientHello.
   bool startHandshake(Buffer& to_peer);
@@ -28,6 +30,9 @@ class TlsPipe {
   bool peerClosed() const { return peer_closed_; }  // close_notify received
   const std::string& error() const { return error_; }
   SSL* ssl() const { return ssl_.get(); }
+  // For the BIO that connects TLS to the buffers.
+  Buffer& input() { return input_; }
+  Buffer& output() { return output_; }
 
  private:
   bool advance(Buffer& plaintext);
@@ -35,8 +40,8 @@ class TlsPipe {
   bool fail(int ssl_error);
 
   bssl::UniquePtr<SSL> ssl_;
-  BIO* rbio_;  // owned by ssl_
-  BIO* wbio_;  // owned by ssl_
+  Buffer input_;   // ciphertext from the peer, not yet read by TLS
+  Buffer output_;  // ciphertext TLS produced, not yet handed out
   bool handshake_done_ = false;
   bool peer_closed_ = false;
   bool sent_close_ = false;

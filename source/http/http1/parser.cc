@@ -59,7 +59,9 @@ void Parser::flushField() {
   HeaderMap& target =
       headers_done_ ? *(trailers_ ? trailers_ : (trailers_ = std::make_unique<HeaderMap>())) : *head_.headers;
   // Obsolete line folding is rejected by llhttp; surrounding whitespace is not part of a value.
-  target.add(field_, str::trim(value_));
+  std::string_view trimmed = str::trim(value_);
+  if (trimmed.size() != value_.size()) value_ = std::string(trimmed);
+  target.emplace(std::move(field_), std::move(value_));
   field_.clear();
   value_.clear();
   in_value_ = false;

@@ -9,14 +9,24 @@ namespace interpose::http1 {
 void removeHopByHopHeaders(HeaderMap& headers) {
   // Fields the Connection header names are hop-by-hop too (RFC 9110 7.6.1).
   const std::string connection = headers.getJoined("connection");
+  std::vector<std::string_view> named;
   for (std::string_view token : str::split(connection, ',')) {
     token = str::trim(token);
-    if (!token.empty()) headers.remove(token);
+    if (!token.empty()) named.push_back(token);
   }
   static constexpr std::string_view kHopByHop[] = {
       "connection",        "proxy-connection",    "keep-alive",        "te", "trailer", "upgrade",
       "transfer-encoding", "proxy-authorization", "proxy-authenticate"};
-  for (std::string_view name : kHopByHop) headers.remove(name);
+  // One pass over the fields (names are stored lower-case).
+  headers.removeIf([&](std::string_view name) {
+    for (std::string_view h : kHopByHop) {
+      if (name == h) return true;
+    }
+    for (std::string_view n : named) {
+      if (str::equalsIgnoreCase(name, n)) return true;
+    }
+    return false;
+  });
 }
 
 void writeFields(const HeaderMap& headers, Buffer& out) {

@@ -36,14 +36,18 @@ FilterHeadersStatus Router::decodeHeaders(HeaderMap& headers, bool end_stream) {
   request_has_body_ = !end_stream;
   request_end_ = end_stream;
 
-  HeaderMap fields;
-  fields.add("host", headers.authority());
+  // Serialised straight from the request: Host from the authority, then the fields.
+  request_chunked_ = request_has_body_ && !headers.has("content-length");
+  std::string head;
+  head.reserve(256 + headers.byteSize() + 4 * headers.size());
+  head.append(headers.method()).append(" ").append(headers.path()).append(" HTTP/1.1\r\nhost: ");
+  head.append(headers.authority()).append("\r\n");
   for (const auto& [name, value] : headers) {
-    if (name[0] != ':') fields.add(name, value);
+    if (name[0] != ':') head.append(name).append(": ").append(value).append("\r\n");
   }
-  request_chunked_ = request_has_body_ && !fields.has("content-length");
-  if (request_chunked_) fields.add("transfer-encoding", "chunked");
-  http1::writeRequestHead(fields, headers.method(), headers.path(), request_head_);
+  if (request_chunked_) head.append("transfer-encoding: chunked\r\n");
+  head.append("\r\n");
+  request_head_.add(head);
 
   response_timer_ = std::make_unique<Timer>(decoder_callbacks_->worker().ioContext(), [this] {
     upstreamFailed(504, str::cat("upstream response timeout (", host_, ":", port_, ")"),
