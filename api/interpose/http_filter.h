@@ -8,7 +8,9 @@
 #include "api/interpose/buffer.h"
 #include "api/interpose/config_node.h"
 #include "api/interpose/header_map.h"
+#include "api/interpose/route.h"
 #include "api/interpose/stream_info.h"
+#include "api/interpose/strings.h"
 #include "api/interpose/worker.h"
 
 namespace interpose {
@@ -37,6 +39,19 @@ class StreamFilterCallbacks {
   virtual void resetStream(std::string_view reason) = 0;
   // Bytes this stream may buffer in one direction before flow control or errors kick in.
   virtual uint32_t bufferLimit() const = 0;
+  // The route the request matched, or nullptr (no route table, or no route matched).
+  virtual const Route* route() = 0;
+  // Matches the route again, for filters that changed :authority, :path or headers the
+  // route table looks at (e.g. a "map remote" rewrite).
+  virtual void clearRouteCache() = 0;
+  // This filter's per-route config (per_filter_config in the matched route), or nullptr.
+  template <typename T>
+  const T* perRouteConfig() {
+    const Route* r = route();
+    return r ? dynamic_cast<const T*>(r->perFilterConfig(filterName())) : nullptr;
+  }
+  // The name this filter has in http_filters.
+  virtual const std::string& filterName() const = 0;
 };
 
 class DecoderFilterCallbacks : public StreamFilterCallbacks {
@@ -108,6 +123,11 @@ class HttpFilterFactory {
   virtual bool terminal() const { return false; }
   // Parses and validates `config` (throwing ConfigError), returning the per-stream maker.
   virtual HttpFilterFactoryCb create(const ConfigNode& config) const = 0;
+  // Parses this filter's per_filter_config of one route (throwing ConfigError). Filters
+  // that take no per-route config keep the default, which rejects it.
+  virtual std::shared_ptr<const RouteSpecificFilterConfig> createRouteConfig(const ConfigNode& config) const {
+    config.fail(str::cat("the '", name(), "' filter takes no per-route config (only 'disabled: true')"));
+  }
 };
 
 }  // namespace interpose

@@ -62,6 +62,7 @@ struct StreamInfo {
   std::string protocol;           // downstream protocol: "HTTP/1.1", "HTTP/1.0"
   std::string upstream_protocol;  // "HTTP/1.1" once an upstream was used
   std::string upstream_host;      // "ip:port" of the origin that served the stream
+  std::string route_name;         // the matched route, empty if none
   int response_code = 0;          // 0 when no response was sent
   uint32_t response_flags = 0;
   std::string error;            // why the stream failed, empty on success (e.g. "connection refused")

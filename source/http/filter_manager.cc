@@ -8,8 +8,8 @@ namespace interpose::http {
 // The callbacks of one filter, which know its position in the chain.
 class FilterManager::ActiveFilter : public DecoderFilterCallbacks, public EncoderFilterCallbacks {
  public:
-  ActiveFilter(FilterManager& parent, size_t index, std::unique_ptr<HttpFilter> filter)
-      : parent_(parent), index_(index), filter_(std::move(filter)) {}
+  ActiveFilter(FilterManager& parent, size_t index, const std::string& name, std::unique_ptr<HttpFilter> filter)
+      : parent_(parent), index_(index), name_(name), filter_(std::move(filter)) {}
   HttpFilter& filter() { return *filter_; }
 
   const ConnectionInfo& connectionInfo() const override { return parent_.connection_; }
@@ -24,6 +24,13 @@ class FilterManager::ActiveFilter : public DecoderFilterCallbacks, public Encode
     parent_.encoder_.resetStream(reason);
   }
   uint32_t bufferLimit() const override { return parent_.encoder_.bufferLimit(); }
+  const Route* route() override { return parent_.route_; }
+  void clearRouteCache() override {
+    if (!parent_.routes_ || !parent_.request_headers_) return;
+    parent_.route_ = parent_.routes_->match(*parent_.request_headers_);
+    parent_.info_.route_name = parent_.route_ ? parent_.route_->name() : "";
+  }
+  const std::string& filterName() const override { return name_; }
 
   void continueDecoding() override { parent_.continueDecoding(index_); }
   HeaderMap& requestHeaders() override { return *parent_.request_headers_; }
@@ -46,17 +53,24 @@ class FilterManager::ActiveFilter : public DecoderFilterCallbacks, public Encode
  private:
   FilterManager& parent_;
   size_t index_;
+  const std::string& name_;
   std::unique_ptr<HttpFilter> filter_;
 };
 
 FilterManager::FilterManager(StreamEncoder& encoder, Worker& worker, const ConnectionInfo& connection,
-                             const std::vector<HttpFilterFactoryCb>& factories)
-    : encoder_(encoder), worker_(worker), connection_(connection) {
+                             const std::vector<FilterSpec>& filters, const RouteTable* routes)
+    : encoder_(encoder), worker_(worker), connection_(connection), specs_(filters), routes_(routes) {
   info_.start_time = std::chrono::system_clock::now();
   info_.start = StreamInfo::Clock::now();
   info_.connection = &connection_;
-  for (const auto& factory : factories) {
-    filters_.push_back(std::make_unique<ActiveFilter>(*this, filters_.size(), factory()));
+}
+
+void FilterManager::createFilters() {
+  if (filters_created_) return;
+  filters_created_ = true;
+  for (const auto& spec : specs_) {
+    if (route_ && route_->disables(spec.name)) continue;
+    filters_.push_back(std::make_unique<ActiveFilter>(*this, filters_.size(), spec.name, spec.factory()));
     filters_.back()->filter().setDecoderFilterCallbacks(*filters_.back());
     filters_.back()->filter().setEncoderFilterCallbacks(*filters_.back());
   }
@@ -70,6 +84,15 @@ void FilterManager::decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_s
   request_headers_ = std::move(headers);
   info_.request_headers = request_headers_.get();
   decode_.headers_end = end_stream;
+  if (routes_) {
+    route_ = routes_->match(*request_headers_);
+    if (route_) info_.route_name = route_->name();
+  }
+  createFilters();
+  if (routes_ && !route_ && request_headers_->method() != "CONNECT") {
+    sendLocalReply(404, "no route matches this request\n", {}, "route_not_found");
+    return;
+  }
   runDecodeHeaders(0);
 }
 
@@ -159,7 +182,9 @@ void FilterManager::continueDecoding(size_t index) {
 // ---- response path (k counts from the last filter) ----
 
 void FilterManager::encodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream) {
-  if (response_headers_) return;  // a second response for one stream is a filter bug
+  if (response_headers_) return;
+  createFilters();  // a reply to a request the codec rejected still reaches the filters  // a second response for one
+                    // stream is a filter bug
   response_headers_ = std::move(headers);
   info_.response_headers = response_headers_.get();
   encode_.headers_end = end_stream;
@@ -293,6 +318,7 @@ void FilterManager::sendLocalReply(int status, std::string_view body, const Head
 void FilterManager::complete() {
   if (completed_) return;
   completed_ = true;
+  createFilters();
   info_.end = StreamInfo::Clock::now();
   for (auto& f : filters_) f->filter().onStreamComplete(info_);
   for (auto& f : filters_) f->filter().onDestroy();

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "api/interpose/http_filter.h"
+#include "source/http/route_table.h"
 #include "source/http/stream_encoder.h"
 
 namespace interpose::http {
@@ -14,8 +15,15 @@ namespace interpose::http {
 // buffer limit) and follow when it continues. Implements the callbacks each filter sees.
 class FilterManager {
  public:
+  // The chain's filters, by name and factory, in order.
+  struct FilterSpec {
+    std::string name;
+    HttpFilterFactoryCb factory;
+  };
+  // With a route table, the request's route decides which filters run (per_filter_config:
+  // disabled) and what per-route config they see; no matching route gives a 404.
   FilterManager(StreamEncoder& encoder, Worker& worker, const ConnectionInfo& connection,
-                const std::vector<HttpFilterFactoryCb>& factories);
+                const std::vector<FilterSpec>& filters, const RouteTable* routes);
   ~FilterManager();
 
   // From the codec: the request.
@@ -39,6 +47,8 @@ class FilterManager {
 
  private:
   class ActiveFilter;
+  // Creates the stream's filters, leaving out those the route disables.
+  void createFilters();
   enum class Stop { None, Headers, Data };
   struct Direction {
     size_t pos = 0;  // decode: next filter index; encode: filters left (counts down)
@@ -68,6 +78,10 @@ class FilterManager {
   Worker& worker_;
   const ConnectionInfo& connection_;
   StreamInfo info_;
+  const std::vector<FilterSpec>& specs_;
+  const RouteTable* routes_;
+  const RouteEntry* route_ = nullptr;
+  bool filters_created_ = false;
   std::vector<std::unique_ptr<ActiveFilter>> filters_;
   std::unique_ptr<HeaderMap> request_headers_;
   std::unique_ptr<HeaderMap> response_headers_;

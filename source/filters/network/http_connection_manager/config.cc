@@ -6,7 +6,7 @@
 namespace interpose::hcm {
 
 HcmConfig parseHcmConfig(const ConfigNode& config) {
-  config.expectMap({"codec", "max_request_headers", "timeouts", "via", "http_filters"});
+  config.expectMap({"codec", "max_request_headers", "timeouts", "via", "http_filters", "route_config"});
   HcmConfig out;
   if (config.has("codec")) out.codec = config.child("codec").oneOf({"auto", "http1"});
   out.max_request_headers = config.bytes("max_request_headers", out.max_request_headers);
@@ -27,10 +27,13 @@ HcmConfig parseHcmConfig(const ConfigNode& config) {
     if (!router) config.fail("no http_filters given and no router filter is built in");
     ConfigNode empty(YAML::Node(YAML::NodeType::Null), config.path() + ".http_filters[0].config",
                      std::make_shared<const std::string>(config.file()));
-    out.filter_names.push_back("router");
-    out.filter_factories.push_back(router->create(empty));
+    out.filters.push_back({"router", router->create(empty)});
+    if (config.has("route_config")) {
+      out.routes = http::RouteTable::parse(config.child("route_config"), {{"router", router}});
+    }
     return out;
   }
+  std::vector<http::RouteTable::FilterInfo> infos;
   for (size_t i = 0; i < filters.size(); ++i) {
     const ConfigNode& f = filters[i];
     f.expectMap({"name", "config"});
@@ -45,9 +48,10 @@ HcmConfig parseHcmConfig(const ConfigNode& config) {
     if (!factory->terminal() && last) {
       f.child("name").fail(str::cat("the last HTTP filter must produce responses (e.g. router), got '", name, "'"));
     }
-    out.filter_names.push_back(name);
-    out.filter_factories.push_back(factory->create(f.child("config")));
+    out.filters.push_back({name, factory->create(f.child("config"))});
+    infos.push_back({name, factory});
   }
+  if (config.has("route_config")) out.routes = http::RouteTable::parse(config.child("route_config"), infos);
   return out;
 }
 

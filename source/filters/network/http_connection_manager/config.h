@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "api/interpose/http_filter.h"
+#include "source/http/filter_manager.h"
+#include "source/http/route_table.h"
 
 namespace interpose::hcm {
 
@@ -14,8 +16,8 @@ struct HcmConfig {
   std::chrono::milliseconds request_headers_timeout{10000};  // first byte to end of headers: 408
   std::chrono::milliseconds idle_timeout{300000};            // no stream active: close quietly
   std::string via;                                           // empty: no Via header
-  std::vector<std::string> filter_names;
-  std::vector<HttpFilterFactoryCb> filter_factories;
+  std::vector<http::FilterManager::FilterSpec> filters;
+  std::shared_ptr<const http::RouteTable> routes;  // null: no route table, every request goes on
 };
 
 // Parses `config` (throws ConfigError): unknown filters, a chain without a terminal filter

@@ -180,7 +180,7 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
     callbacks_->write(cont, false);
   }
   stream_ = std::make_unique<http::FilterManager>(*this, callbacks_->worker(), callbacks_->connectionInfo(),
-                                                  config_->filter_factories);
+                                                  config_->filters, config_->routes.get());
   stream_->info().protocol = client_http10_ ? "HTTP/1.0" : "HTTP/1.1";
   stream_->decodeHeaders(std::move(headers), !has_body && !connect_request_);
   if (!has_body && !connect_request_) request_complete_ = true;
@@ -275,7 +275,7 @@ void ConnectionManager::protocolError(int status, std::string_view reason, uint3
     beginExchange();
     close_after_response_ = true;
     stream_ = std::make_unique<http::FilterManager>(*this, callbacks_->worker(), callbacks_->connectionInfo(),
-                                                    config_->filter_factories);
+                                                    config_->filters, config_->routes.get());
     stream_->info().protocol = "HTTP/1.1";
   }
   stream_->info().response_flags |= flag;
