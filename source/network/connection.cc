@@ -58,6 +58,21 @@ void Connection::doRead() {
   // tries the read at once and only waits for readiness when nothing is there, which saves
   // an epoll_ctl per read compared with waiting first. A read that fills its space makes
   // the next one larger, for bulk transfers.
+  if (!last_read_full_ && !readable_) {
+    // The last read drained the socket: a read now would just say "try again" (a wasted
+    // syscall per message). Wait for readiness instead, then read.
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+      self->reading_ = false;
+      if (ec) {
+        self->onReadComplete(ec, 0, 0);
+        return;
+      }
+      self->readable_ = true;  // data is there: the read below will not come back empty
+      self->doRead();
+    });
+    return;
+  }
+  readable_ = false;
   Buffer& target = tls_ ? raw_buffer_ : read_buffer_;
   size_t size = last_read_full_ ? kBulkReadSize : kReadSize;
   char* space = target.prepare(size);
@@ -165,7 +180,18 @@ void Connection::write(Buffer& data, bool end_stream) {
   }
   if (end_stream) shutdown_after_write_ = true;
   checkWatermarks();
-  doWrite();
+  scheduleFlush();
+}
+
+void Connection::scheduleFlush() {
+  // Writes made while handling one event (a response's head, then its body) leave in one
+  // send: the flush runs after the current handler returns.
+  if (flush_scheduled_ || writing_) return;
+  flush_scheduled_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->doWrite();
+  });
 }
 
 void Connection::doWrite() {

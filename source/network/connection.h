@@ -73,6 +73,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void doRead();
   void onReadComplete(boost::system::error_code ec, size_t n, size_t size);
   void doWrite();
+  void scheduleFlush();
   void checkWatermarks();
   void closeSocket(ConnectionEvent event);
   void tlsFailed(std::string why);
@@ -87,13 +88,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool read_started_ = false;
   bool peer_half_closed_ = false;
   bool writing_ = false;
+  bool flush_scheduled_ = false;
   bool shutdown_after_write_ = false;
   bool above_high_ = false;
   Buffer read_buffer_;  // what the consumer has not taken yet (plaintext for TLS)
   Buffer raw_buffer_;   // TLS only: ciphertext read, not yet decrypted
   bool last_read_full_ = false;
-  Buffer pending_;    // queued, not yet handed to the kernel
-  Buffer in_flight_;  // the bytes of the write in progress (never touched while it runs)
+  bool readable_ = false;  // a readiness wait just said there are bytes to read
+  Buffer pending_;         // queued, not yet handed to the kernel
+  Buffer in_flight_;       // the bytes of the write in progress (never touched while it runs)
   std::string remote_;
   std::string local_;
   uint64_t id_;
