@@ -139,6 +139,8 @@ void Connection::receiveTls(Buffer& raw) {
     if (!was_done) {
       tlsFailed(tls_->error());
     } else {
+      // E.g. a TLS 1.3 server that rejects our client certificate after the handshake.
+      close_reason_ = tls_->error();
       closeSocket(ConnectionEvent::RemoteClose);
     }
     return;

@@ -46,6 +46,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // handshake succeeds, or why it failed ("certificate verify failed: ...").
   void startTls(bssl::UniquePtr<SSL> ssl, std::function<void(const std::string& error)> done);
   bool secure() const { return tls_ != nullptr; }
+  // Why the peer's side failed, when known (a TLS alert); empty otherwise.
+  const std::string& closeReason() const { return close_reason_; }
   // Ends a TLS handshake in progress: its callback gets `why`.
   void abortTls(const std::string& why) {
     if (handshake_done_) tlsFailed(why);
@@ -102,6 +104,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t id_;
   std::unique_ptr<TlsPipe> tls_;
   std::unique_ptr<asio::steady_timer> close_timer_;
+  std::string close_reason_;
   std::function<void(const std::string&)> handshake_done_;
 };
 

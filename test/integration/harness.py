@@ -93,10 +93,12 @@ def closed_port():
 class OriginProcess:
     """origin.py running as a subprocess. stats() uses the uncounted control port."""
 
-    def __init__(self, tls_cert=None, tls_key=None, bind="127.0.0.1"):
+    def __init__(self, tls_cert=None, tls_key=None, bind="127.0.0.1", client_ca=None):
         cmd = [sys.executable, os.path.join(HERE, "origin.py"), "--bind", bind]
         if tls_cert:
             cmd += ["--tls-cert", tls_cert, "--tls-key", tls_key]
+        if client_ca:
+            cmd += ["--client-ca", client_ca]
         self.host = bind
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      env=clean_env())
@@ -164,7 +166,7 @@ def make_ca(directory, stem="testca", cn="Interpose Test CA"):
 
 
 def make_leaf(directory, stem, ca_pem, ca_key, cn="localhost", dns_names=("localhost",),
-              ips=("127.0.0.1",), expired=False):
+              ips=("127.0.0.1",), expired=False, eku="serverAuth"):
     """A server certificate signed by (ca_pem, ca_key). expired=True makes one
     that was valid in January 2020 only (with `openssl ca`, which can set dates
     in the past). Returns (cert_pem, key_pem) paths."""
@@ -175,7 +177,7 @@ def make_leaf(directory, stem, ca_pem, ca_key, cn="localhost", dns_names=("local
         f.write("subjectAltName=%s\n"
                 "basicConstraints=CA:FALSE\n"
                 "keyUsage=critical,digitalSignature,keyEncipherment\n"
-                "extendedKeyUsage=serverAuth\n" % _san_line(dns_names, ips))
+                "extendedKeyUsage=%s\n" % (_san_line(dns_names, ips), eku))
     if not expired:
         _openssl(directory, "x509", "-req", "-in", stem + ".csr", "-CA", ca_pem, "-CAkey", ca_key,
                  "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", stem + ".pem")
@@ -296,7 +298,7 @@ def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, acces
                      passthrough_names=("pinned.localhost", "*.pinned.test"), learned_chain=True,
                      remember_rejections="1h", cache_capacity=10000, generate_if_missing=True,
                      handshake_timeout=None, connect_timeout="2s", response_timeout="5s",
-                     drain_timeout="2s"):
+                     drain_timeout="2s", client_cert=None, client_key=None):
     """A config that intercepts TLS in CONNECT tunnels with the `ca` cert provider:
     chains 'passthrough' (passthrough_names, tcp_proxy), 'learned' (hosts whose clients
     rejected our certificate, tcp_proxy), 'intercept' (tls_intercept + HTTP with an
@@ -337,6 +339,8 @@ def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, acces
         upstream.append("ca_file: %s" % q(upstream_ca))
     if not verify:
         upstream.append("verify: false")
+    if client_cert:
+        upstream.append("client_cert: %s, client_key: %s" % (q(client_cert), q(client_key)))
     router = ["connect_timeout: %s" % connect_timeout, "response_timeout: %s" % response_timeout]
     if upstream:
         router.append("upstream_tls: { %s }" % ", ".join(upstream))

@@ -168,12 +168,16 @@ def header_values(headers, name):
 
 
 class Origin:
-    def __init__(self, tls_cert=None, tls_key=None, bind="127.0.0.1"):
+    def __init__(self, tls_cert=None, tls_key=None, bind="127.0.0.1", client_ca=None):
         self.stats = Stats()
         self.ssl_ctx = None
         if tls_cert:
             self.ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.ssl_ctx.load_cert_chain(tls_cert, tls_key)
+            if client_ca:
+                # Mutual TLS: only clients with a certificate from client_ca get in.
+                self.ssl_ctx.verify_mode = ssl.CERT_REQUIRED
+                self.ssl_ctx.load_verify_locations(client_ca)
         self.listener = self._listen(bind)
         self.control = self._listen("127.0.0.1")    # the harness reads /stats there
         self.port = self.listener.getsockname()[1]
@@ -216,6 +220,9 @@ class Origin:
                     self.stats.add(tls_handshakes_failed=1)
                     return
             conn = Conn(sock)
+            if isinstance(sock, ssl.SSLSocket):
+                peer = sock.getpeercert() or {}
+                conn.client_subject = dict(x[0] for x in peer.get("subject", ()))
             while self._serve_one(conn, counted):
                 pass
         except (EOFError, OSError, socket.timeout):
@@ -296,6 +303,7 @@ class Origin:
             "method": method, "target": target, "version": version,
             "headers": headers, "body_length": length[0],
             "body_sha256": digest.hexdigest(), "body_chunked": chunked,
+            "client_subject": getattr(conn, "client_subject", None),
         }
         if query.get("close") == ["1"] or query.get("eof") == ["1"]:
             close = True                  # announced: "Connection: close"
@@ -394,8 +402,9 @@ def main():
     ap.add_argument("--bind", default="127.0.0.1",
                     help="address of the main listener (loopback: 127.0.0.x or ::1)")
     ap.add_argument("--max-lifetime", type=float, default=1800.0)
+    ap.add_argument("--client-ca", help="require client certificates issued by this CA (mTLS)")
     args = ap.parse_args()
-    origin = Origin(args.tls_cert, args.tls_key, args.bind)
+    origin = Origin(args.tls_cert, args.tls_key, args.bind, args.client_ca)
     origin.start()
     print("ORIGIN_PORT %d CONTROL_PORT %d" % (origin.port, origin.control_port), flush=True)
     # Exit when the parent closes our stdin, or after max-lifetime at most.

@@ -237,7 +237,13 @@ void Router::onEvent(ConnectionEvent event) {
     return;
   }
   upstream_->setCallbacks(nullptr);
+  std::string tls_reason = upstream_->closeReason();
   upstream_.reset();
+  if (!tls_reason.empty() && !response_started_) {
+    upstreamFailed(502, str::cat("upstream TLS error: ", tls_reason, " (", host_, ":", port_, ")"),
+                   response_flags::kUpstreamConnectionFailure);
+    return;
+  }
   if (!response_started_ && reused_ && !request_has_body_ && !retried_) {
     // A kept-alive connection the origin had already closed: try once on a fresh one.
     retried_ = true;
