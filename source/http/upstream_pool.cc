@@ -87,6 +87,7 @@ void UpstreamPool::acquire(const std::string& host, uint16_t port, const Upstrea
     if (it->second.empty()) idle_.erase(it);
     network::ConnectionPtr connection = idle->take();
     if (connection && connection->isOpen() && !connection->peerHalfClosed()) {
+      ++busy_[pool_key];
       Result result;
       result.connection = std::move(connection);
       result.reused = true;
@@ -96,39 +97,85 @@ void UpstreamPool::acquire(const std::string& host, uint16_t port, const Upstrea
     }
     it = idle_.find(pool_key);
   }
+  size_t& busy = busy_[pool_key];
+  if (busy >= options_.max_connections_per_origin) {
+    auto& queue = waiting_[pool_key];
+    if (queue.size() >= options_.max_pending_per_origin) {
+      Result result;
+      result.error = str::cat("too many requests waiting for a connection to ", host, ":", port);
+      result.overflow = true;
+      callback(std::move(result));
+      return;
+    }
+    queue.push_back(Waiter{host, port, tls, std::move(callback), std::move(alive)});
+    return;
+  }
+  connect(pool_key, Waiter{host, port, tls, std::move(callback), std::move(alive)});
+}
+
+void UpstreamPool::connect(const std::string& pool_key, Waiter waiter) {
+  ++busy_[pool_key];
   auto options = options_;
   auto& io = io_;
-  dns_.resolve(host, port,
-               [&io, options, host, tls, callback = std::move(callback), alive](const network::DnsCache::Result& dns) {
-                 if (alive.expired()) return;
-                 if (!dns.error.empty()) {
-                   Result result;
-                   result.error = dns.error;
-                   result.dns_failure = true;
-                   callback(std::move(result));
-                   return;
-                 }
-                 network::connectTo(io, dns.endpoints, options.connect_timeout, options.buffer_limit,
-                                    [&io, options, host, tls, callback, alive](network::ConnectResult connected) {
-                                      if (alive.expired()) return;
-                                      if (connected.connection && tls) {
-                                        startTls(io, std::move(connected.connection), host, *tls,
-                                                 options.connect_timeout, callback, alive);
-                                        return;
-                                      }
-                                      Result result;
-                                      result.connection = std::move(connected.connection);
-                                      result.error = std::move(connected.error);
-                                      result.timed_out = connected.timed_out;
-                                      result.endpoint = std::move(connected.endpoint);
-                                      callback(std::move(result));
-                                    });
-               });
+  // The pool outlives none of its callbacks' work: every path checks `pool_alive`.
+  std::weak_ptr<bool> pool_alive = alive_;
+  auto finish = [this, pool_alive, pool_key, host = waiter.host, port = waiter.port, tls = waiter.tls,
+                 callback = waiter.callback, alive = waiter.alive](Result result) {
+    if (!pool_alive.lock()) return;
+    if (alive.expired()) {
+      // The request went away meanwhile: keep a good connection for the next one.
+      release(host, port, tls != nullptr, std::move(result.connection), result.connection != nullptr);
+      return;
+    }
+    if (!result.connection) connectionDone(pool_key);
+    callback(std::move(result));
+  };
+  const std::string host = waiter.host;
+  const UpstreamTls* tls = waiter.tls;
+  dns_.resolve(host, waiter.port, [&io, options, host, tls, finish](const network::DnsCache::Result& dns) {
+    if (!dns.error.empty()) {
+      Result result;
+      result.error = dns.error;
+      result.dns_failure = true;
+      finish(std::move(result));
+      return;
+    }
+    network::connectTo(io, dns.endpoints, options.connect_timeout, options.buffer_limit,
+                       [&io, options, host, tls, finish](network::ConnectResult connected) {
+                         if (connected.connection && tls) {
+                           startTls(io, std::move(connected.connection), host, *tls, options.connect_timeout, finish);
+                           return;
+                         }
+                         Result result;
+                         result.connection = std::move(connected.connection);
+                         result.error = std::move(connected.error);
+                         result.timed_out = connected.timed_out;
+                         result.endpoint = std::move(connected.endpoint);
+                         finish(std::move(result));
+                       });
+  });
+}
+
+void UpstreamPool::connectionDone(const std::string& pool_key) {
+  auto it = busy_.find(pool_key);
+  if (it != busy_.end() && it->second > 0) --it->second;
+  serveWaiters(pool_key);
+}
+
+void UpstreamPool::serveWaiters(const std::string& pool_key) {
+  auto it = waiting_.find(pool_key);
+  while (it != waiting_.end() && !it->second.empty() && busy_[pool_key] < options_.max_connections_per_origin) {
+    Waiter waiter = std::move(it->second.front());
+    it->second.pop_front();
+    if (waiter.alive.expired()) continue;
+    connect(pool_key, std::move(waiter));
+    it = waiting_.find(pool_key);
+  }
+  if (it != waiting_.end() && it->second.empty()) waiting_.erase(it);
 }
 
 void UpstreamPool::startTls(boost::asio::io_context& io, network::ConnectionPtr connection, const std::string& host,
-                            const UpstreamTls& tls, std::chrono::milliseconds timeout, Callback callback,
-                            std::weak_ptr<void> alive) {
+                            const UpstreamTls& tls, std::chrono::milliseconds timeout, Callback callback) {
   // The handshake gets the connect timeout again; a silent origin must not hang the request.
   auto timer = std::make_shared<Timer>(io, [weak = std::weak_ptr<network::Connection>(connection)] {
     if (auto c = weak.lock()) c->abortTls("TLS handshake timeout");
@@ -136,36 +183,55 @@ void UpstreamPool::startTls(boost::asio::io_context& io, network::ConnectionPtr 
   timer->enable(timeout);
   std::string endpoint = connection->remoteAddress();
   network::Connection* raw = connection.get();
-  raw->startTls(tls.newSession(host), [timer, connection = std::move(connection), endpoint, callback,
-                                       alive](const std::string& error) mutable {
-    timer->disable();
-    auto keep = std::move(connection);  // breaks the connection -> callback -> connection cycle
-    if (alive.expired()) return;
-    Result result;
-    result.endpoint = endpoint;
-    if (!error.empty()) {
-      result.error = error;
-      result.tls_failure = true;
-    } else {
-      result.connection = std::move(keep);
-    }
-    callback(std::move(result));
-  });
+  raw->startTls(tls.newSession(host),
+                [timer, connection = std::move(connection), endpoint, callback](const std::string& error) mutable {
+                  timer->disable();
+                  auto keep = std::move(connection);  // breaks the connection -> callback -> connection cycle
+                  Result result;
+                  result.endpoint = endpoint;
+                  if (!error.empty()) {
+                    result.error = error;
+                    result.tls_failure = true;
+                  } else {
+                    result.connection = std::move(keep);
+                  }
+                  callback(std::move(result));
+                });
 }
 
-void UpstreamPool::release(const std::string& host, uint16_t port, network::ConnectionPtr connection) {
-  if (!connection) return;
-  if (!connection->isOpen() || connection->bufferedBytes() > 0 || connection->peerHalfClosed()) {
-    connection->close(CloseType::NoFlush);  // not reusable: never leave it dangling
+void UpstreamPool::release(const std::string& host, uint16_t port, bool tls, network::ConnectionPtr connection,
+                           bool reusable) {
+  const std::string pool_key = key(host, port, tls);
+  bool usable = connection && reusable && connection->isOpen() && connection->bufferedBytes() == 0 &&
+                !connection->peerHalfClosed();
+  if (usable) {
+    // Straight to the next request waiting for this origin, if any.
+    auto it = waiting_.find(pool_key);
+    while (it != waiting_.end() && !it->second.empty()) {
+      Waiter waiter = std::move(it->second.front());
+      it->second.pop_front();
+      if (waiter.alive.expired()) continue;
+      Result result;
+      result.endpoint = connection->remoteAddress();
+      result.connection = std::move(connection);
+      result.reused = true;
+      waiter.callback(std::move(result));
+      return;
+    }
+  }
+  auto busy = busy_.find(pool_key);
+  if (busy != busy_.end() && busy->second > 0) --busy->second;
+  if (!usable) {
+    if (connection) connection->close(CloseType::NoFlush);  // never left dangling
+    serveWaiters(pool_key);
     return;
   }
-  auto& list = idle_[key(host, port, connection->secure())];
+  auto& list = idle_[pool_key];
   if (list.size() >= options_.max_idle_per_origin) {
     connection->close(CloseType::NoFlush);
     return;
   }
-  std::string idle_key = key(host, port, connection->secure());
-  list.push_back(std::make_unique<Idle>(*this, std::move(idle_key), std::move(connection)));
+  list.push_back(std::make_unique<Idle>(*this, pool_key, std::move(connection)));
 }
 
 }  // namespace interpose::http

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,6 +26,10 @@ class UpstreamPool {
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds dns_ttl{60000};
     size_t max_idle_per_origin = 256;
+    // Connections to one origin in use or being set up, per worker; more requests wait in
+    // a queue (bounded by max_pending_per_origin, then 503) for one to come free.
+    size_t max_connections_per_origin = 256;
+    size_t max_pending_per_origin = 4096;
     uint32_t buffer_limit = 1024 * 1024;
   };
   struct Result {
@@ -34,6 +39,7 @@ class UpstreamPool {
     bool dns_failure = false;
     bool timed_out = false;
     bool tls_failure = false;
+    bool overflow = false;  // the origin's queue is full
     std::string endpoint;
   };
   using Callback = std::function<void(Result)>;
@@ -46,8 +52,10 @@ class UpstreamPool {
   // With `tls`, the connection is handed out after a verified TLS handshake.
   void acquire(const std::string& host, uint16_t port, const UpstreamTls* tls, Callback callback,
                std::weak_ptr<void> alive);
-  // Takes back a connection that finished an exchange cleanly and may be reused.
-  void release(const std::string& host, uint16_t port, network::ConnectionPtr connection);
+  // Every connection acquire() handed out comes back here: `reusable` ones (a clean
+  // exchange on a kept-alive connection) serve the next waiting request or go idle; the
+  // others are closed and make room for a new connection.
+  void release(const std::string& host, uint16_t port, bool tls, network::ConnectionPtr connection, bool reusable);
   size_t idleCount() const;
 
  private:
@@ -56,14 +64,25 @@ class UpstreamPool {
     return str::cat(tls ? "https://" : "http://", host, ":", port);
   }
   static void startTls(boost::asio::io_context& io, network::ConnectionPtr connection, const std::string& host,
-                       const UpstreamTls& tls, std::chrono::milliseconds timeout, Callback callback,
-                       std::weak_ptr<void> alive);
+                       const UpstreamTls& tls, std::chrono::milliseconds timeout, Callback callback);
   void removeIdle(Idle* idle);
+  struct Waiter {
+    std::string host;
+    uint16_t port;
+    const UpstreamTls* tls;
+    Callback callback;
+    std::weak_ptr<void> alive;
+  };
+  void connect(const std::string& pool_key, Waiter waiter);
+  void connectionDone(const std::string& pool_key);  // one busy connection fewer
+  void serveWaiters(const std::string& pool_key);
 
   boost::asio::io_context& io_;
   Options options_;
   network::DnsCache dns_;
   std::map<std::string, std::vector<std::unique_ptr<Idle>>> idle_;
+  std::map<std::string, size_t> busy_;
+  std::map<std::string, std::deque<Waiter>> waiting_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

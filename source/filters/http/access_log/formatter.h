@@ -8,9 +8,13 @@
 
 #include "api/interpose/config_node.h"
 #include "api/interpose/stream_info.h"
-#include "source/filters/http/access_log/command.h"
+#include "source/formatter/format_string.h"
 
 namespace interpose::access_log {
+
+// The format strings themselves live in //source/formatter; this file turns them into
+// whole log lines.
+using formatter::FormatString;
 
 // Envoy's default access log format, less the Envoy-specific fields.
 inline constexpr std::string_view kDefaultTextFormat =
@@ -20,31 +24,6 @@ inline constexpr std::string_view kDefaultTextFormat =
 
 // The fields of `format: json` when no json_format is given, in output order.
 const std::vector<std::pair<std::string, std::string>>& defaultJsonFormat();
-
-// A format string compiled once, at config time, into literal text and commands.
-class FormatString {
- public:
-  // Compiles `format`; an unknown command or a stray '%' fails through where.fail(), so the
-  // error names the file, line, column and key path the string came from.
-  static FormatString compile(std::string_view format, const ConfigNode& where);
-
-  // Appends the text rendering: values escaped against log injection, "-" when unknown.
-  void appendText(const StreamInfo& info, std::string& out) const;
-
-  // Appends a JSON value. A string that is a single command renders as that command's value:
-  // a number for numeric commands, null when unknown. Anything else is a JSON string built
-  // like the text rendering.
-  void appendJson(const StreamInfo& info, std::string& out) const;
-
- private:
-  struct Part {
-    std::string literal;       // for literal text: the text as configured
-    std::string json_literal;  // ... and escaped for a JSON string
-    std::optional<Command> command;
-  };
-
-  std::vector<Part> parts_;
-};
 
 // Renders a stream as one log line.
 class Formatter {

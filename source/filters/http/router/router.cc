@@ -68,7 +68,9 @@ void Router::connect() {
 void Router::onPoolResult(http::UpstreamPool::Result result) {
   StreamInfo& info = decoder_callbacks_->streamInfo();
   if (!result.connection) {
-    if (result.dns_failure) {
+    if (result.overflow) {
+      upstreamFailed(503, result.error, response_flags::kUpstreamOverflow);
+    } else if (result.dns_failure) {
       upstreamFailed(502, result.error, response_flags::kNoHealthyUpstream);
     } else if (result.tls_failure) {
       upstreamFailed(502, str::cat("upstream TLS error: ", result.error, " (", host_, ":", port_, ")"),
@@ -233,12 +235,11 @@ void Router::onMessageComplete(std::unique_ptr<HeaderMap> trailers) {
 
 void Router::onEvent(ConnectionEvent event) {
   if (response_done_) {
-    upstream_.reset();
+    releaseUpstream(false);
     return;
   }
-  upstream_->setCallbacks(nullptr);
   std::string tls_reason = upstream_->closeReason();
-  upstream_.reset();
+  releaseUpstream(false);
   if (!tls_reason.empty() && !response_started_) {
     upstreamFailed(502, str::cat("upstream TLS error: ", tls_reason, " (", host_, ":", port_, ")"),
                    response_flags::kUpstreamConnectionFailure);
@@ -304,11 +305,8 @@ void Router::releaseUpstream(bool reusable) {
     --upstream_read_disabled_;
     upstream_->readDisable(false);
   }
-  if (reusable) {
-    pool().release(host_, port_, std::move(upstream_));
-  } else {
-    upstream_->close(CloseType::NoFlush);
-  }
+  // Back to the pool either way: it keeps count of the connections to each origin.
+  pool().release(host_, port_, secure_, std::move(upstream_), reusable);
   upstream_.reset();
 }
 

@@ -8,7 +8,7 @@ namespace interpose::hcm {
 HcmConfig parseHcmConfig(const ConfigNode& config) {
   config.expectMap({"codec", "max_request_headers", "timeouts", "via", "http_filters", "route_config"});
   HcmConfig out;
-  if (config.has("codec")) out.codec = config.child("codec").oneOf({"auto", "http1"});
+  if (config.has("codec")) out.codec = config.child("codec").oneOf({"auto", "http1", "http2"});
   out.max_request_headers = config.bytes("max_request_headers", out.max_request_headers);
   if (out.max_request_headers < 1024 || out.max_request_headers > 1024 * 1024) {
     config.child("max_request_headers").fail("expected a size between 1KiB and 1MiB");

@@ -11,7 +11,7 @@
 namespace interpose::hcm {
 
 struct HcmConfig {
-  std::string codec = "http1";  // auto | http1 (http2 arrives with the HTTP/2 codec)
+  std::string codec = "auto";  // auto (ALPN h2 or the HTTP/2 preface -> HTTP/2, else HTTP/1.1) | http1 | http2
   size_t max_request_headers = 64 * 1024;
   std::chrono::milliseconds request_headers_timeout{10000};  // first byte to end of headers: 408
   std::chrono::milliseconds idle_timeout{300000};            // no stream active: close quietly

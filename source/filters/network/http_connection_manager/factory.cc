@@ -1,5 +1,6 @@
 #include "api/interpose/registry.h"
 #include "source/filters/network/http_connection_manager/conn_manager.h"
+#include "source/filters/network/http_connection_manager/http2_conn_manager.h"
 
 namespace interpose::hcm {
 
@@ -8,7 +9,10 @@ class HttpConnectionManagerFactory : public NetworkFilterFactory {
   std::string name() const override { return "http_connection_manager"; }
   NetworkFilterFactoryCb create(const ConfigNode& config) const override {
     auto parsed = std::make_shared<const HcmConfig>(parseHcmConfig(config));
-    return [parsed] { return std::make_unique<ConnectionManager>(parsed); };
+    return [parsed]() -> std::unique_ptr<NetworkFilter> {
+      if (parsed->codec == "http1") return std::make_unique<ConnectionManager>(parsed);
+      return std::make_unique<CodecSelector>(parsed);
+    };
   }
 };
 

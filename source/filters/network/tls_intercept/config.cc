@@ -41,7 +41,7 @@ std::shared_ptr<TlsInterceptConfig> parseTlsInterceptConfig(const ConfigNode& co
   if (config.has("alpn")) {
     out->alpn.clear();
     for (const auto& p : config.child("alpn").list()) {
-      std::string proto = p.oneOf({"http/1.1"});
+      std::string proto = p.oneOf({"h2", "http/1.1"});
       out->alpn.push_back(proto);
     }
   }

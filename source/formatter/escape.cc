@@ -1,8 +1,8 @@
-#include "source/filters/http/access_log/escape.h"
+#include "source/formatter/escape.h"
 
 #include <cstdint>
 
-namespace interpose::access_log {
+namespace interpose::formatter {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
@@ -79,4 +79,4 @@ void appendJsonEscaped(std::string& out, std::string_view value) {
   out.append(value.substr(clean_start));
 }
 
-}  // namespace interpose::access_log
+}  // namespace interpose::formatter

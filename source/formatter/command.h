@@ -6,12 +6,14 @@
 #include <string_view>
 
 #include "api/interpose/stream_info.h"
-#include "source/filters/http/access_log/time_format.h"
+#include "source/formatter/time_format.h"
 
-namespace interpose::access_log {
+namespace interpose::formatter {
 
 // One %COMMAND% of a format string, resolved at config time so that evaluating it for a
-// stream is a switch and a field read.
+// stream is a switch and a field read. Commands read only StreamInfo, so the same command
+// works at the end of a stream (access logs) and while it runs (header values in
+// decodeHeaders/encodeHeaders): a value not known yet is simply "not known".
 class Command {
  public:
   // Parses what sits between the two '%': NAME, NAME(ARG) and either followed by an
@@ -46,6 +48,7 @@ class Command {
     kConnectionId,
     kListenerName,
     kRequestedServerName,
+    kRouteName,
   };
   Kind kind() const { return kind_; }
 
@@ -65,4 +68,4 @@ class Command {
 // order, or "-" when none is set.
 void appendResponseFlags(uint32_t flags, std::string& out);
 
-}  // namespace interpose::access_log
+}  // namespace interpose::formatter

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-namespace interpose::access_log {
+namespace interpose::formatter {
 
 // The format of %START_TIME(...)%, always rendered in UTC. An empty format means RFC 3339
 // with milliseconds (2026-11-29T04:31:55.123Z). Otherwise it is a strftime format with
@@ -32,4 +32,4 @@ class TimeFormat {
   std::vector<Segment> segments_;  // empty: RFC 3339
 };
 
-}  // namespace interpose::access_log
+}  // namespace interpose::formatter

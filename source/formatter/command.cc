@@ -1,4 +1,4 @@
-#include "source/filters/http/access_log/command.h"
+#include "source/formatter/command.h"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #include "api/interpose/header_map.h"
 #include "api/interpose/strings.h"
 
-namespace interpose::access_log {
+namespace interpose::formatter {
 namespace {
 
 enum class Argument { kNone, kRequired, kOptional };
@@ -42,6 +42,7 @@ constexpr CommandSpec kCommands[] = {
     {"CONNECTION_ID", Command::Kind::kConnectionId, Argument::kNone},
     {"LISTENER_NAME", Command::Kind::kListenerName, Argument::kNone},
     {"REQUESTED_SERVER_NAME", Command::Kind::kRequestedServerName, Argument::kNone},
+    {"ROUTE_NAME", Command::Kind::kRouteName, Argument::kNone},
 };
 
 struct FlagCode {
@@ -245,10 +246,15 @@ bool Command::evaluateUntruncated(const StreamInfo& info, std::string& out) cons
     case Kind::kResponseHeader:
       return appendHeader(info.response_headers, header_, out) ||
              appendHeader(info.response_headers, fallback_header_, out);
-    case Kind::kResponseCode:
+    case Kind::kResponseCode: {
+      // response_code is stamped once the encoder filters are done; while they run (a
+      // response header formatted in encodeHeaders) the status is only in the headers.
+      int code = info.response_code;
+      if (code == 0 && info.response_headers != nullptr) code = info.response_headers->status();
       // 0 when no response was sent, as Envoy logs it, so the field is always a number.
-      appendNumber(static_cast<uint64_t>(std::max(info.response_code, 0)), out);
+      appendNumber(static_cast<uint64_t>(std::max(code, 0)), out);
       return true;
+    }
     case Kind::kResponseFlags:
       appendResponseFlags(info.response_flags, out);
       return true;
@@ -287,6 +293,8 @@ bool Command::evaluateUntruncated(const StreamInfo& info, std::string& out) cons
       return connection != nullptr && appendNonEmpty(connection->listener_name, out);
     case Kind::kRequestedServerName:
       return connection != nullptr && appendNonEmpty(connection->server_name, out);
+    case Kind::kRouteName:
+      return appendNonEmpty(info.route_name, out);
   }
   return false;
 }
@@ -302,4 +310,4 @@ void appendResponseFlags(uint32_t flags, std::string& out) {
   if (!any) out.push_back('-');
 }
 
-}  // namespace interpose::access_log
+}  // namespace interpose::formatter

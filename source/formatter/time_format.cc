@@ -1,4 +1,4 @@
-#include "source/filters/http/access_log/time_format.h"
+#include "source/formatter/time_format.h"
 
 #include <time.h>
 
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-namespace interpose::access_log {
+namespace interpose::formatter {
 namespace {
 
 using std::chrono::system_clock;
@@ -122,4 +122,4 @@ void TimeFormat::appendRfc3339(system_clock::time_point time, std::string& out) 
   out.push_back('Z');
 }
 
-}  // namespace interpose::access_log
+}  // namespace interpose::formatter

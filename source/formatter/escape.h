@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-namespace interpose::access_log {
+namespace interpose::formatter {
 
 // Appends `value` for a text log line. Header values come from the client, so control bytes
 // (CR, LF, ESC, ...) are written as \xHH: a value can neither start a forged log line nor
@@ -19,4 +19,4 @@ void appendTextEscaped(std::string& out, std::string_view value);
 // written as \u00XX, its Latin-1 reading, so the line always stays valid JSON.
 void appendJsonEscaped(std::string& out, std::string_view value);
 
-}  // namespace interpose::access_log
+}  // namespace interpose::formatter
