@@ -298,12 +298,13 @@ def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, acces
                      passthrough_names=("pinned.localhost", "*.pinned.test"), learned_chain=True,
                      remember_rejections="1h", cache_capacity=10000, generate_if_missing=True,
                      handshake_timeout=None, connect_timeout="2s", response_timeout="5s",
-                     drain_timeout="2s", client_cert=None, client_key=None):
+                     drain_timeout="2s", client_cert=None, client_key=None, alpn=None):
     """A config that intercepts TLS in CONNECT tunnels with the `ca` cert provider:
     chains 'passthrough' (passthrough_names, tcp_proxy), 'learned' (hosts whose clients
     rejected our certificate, tcp_proxy), 'intercept' (tls_intercept + HTTP with an
     access log and a router whose upstream TLS trusts upstream_ca, or the system store
-    when None; verify=False turns verification off), then plain HTTP proxying."""
+    when None; verify=False turns verification off), then plain HTTP proxying.
+    alpn: protocols tls_intercept offers (e.g. ("h2", "http/1.1")); None keeps its default."""
     q = json.dumps        # YAML accepts JSON strings: paths with odd bytes stay intact
     lines = [
         "drain_timeout: %s" % drain_timeout,
@@ -334,6 +335,8 @@ def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, acces
     tls = ["cert_provider: ca", "remember_rejections: %s" % remember_rejections]
     if handshake_timeout:
         tls.append("handshake_timeout: %s" % handshake_timeout)
+    if alpn:
+        tls.append("alpn: [%s]" % ", ".join(q(p) for p in alpn))
     upstream = []
     if upstream_ca:
         upstream.append("ca_file: %s" % q(upstream_ca))

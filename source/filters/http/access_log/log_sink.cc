@@ -21,6 +21,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kWarningInterval = std::chrono::seconds(1);
+// Lines reach the file within this time; batching them spares a wake-up per request.
+constexpr auto kFlushInterval = std::chrono::milliseconds(100);
+// A queue this full wakes the writer at once.
+constexpr size_t kWakeBytes = 64 * 1024;
 // A burst can grow the batch buffers to the queue limit; past this they are given back.
 constexpr size_t kRetainedCapacity = 1024 * 1024;
 
@@ -124,8 +128,9 @@ void LogSink::write(std::string_view line) {
       // when it is idle (a single line larger than the whole queue).
       wake = unreported_drops_++ == 0;
     } else {
-      // The writer only sleeps on an empty queue, so only the first line needs to wake it.
-      wake = pending_.empty();
+      // The writer wakes by itself every kFlushInterval; a wake-up per line would cost a
+      // futex call and a context switch per request. Only a filling queue calls it early.
+      wake = pending_.size() < kWakeBytes && pending_.size() + line.size() >= kWakeBytes;
       pending_.append(line);
       ++pending_lines_;
       ++queued_lines_;
@@ -137,6 +142,7 @@ void LogSink::write(std::string_view line) {
 void LogSink::flush() {
   std::unique_lock lock(mutex_);
   const uint64_t target = queued_lines_;
+  wake_writer_.notify_one();
   written_.wait(lock, [&] { return done_lines_ >= target; });
 }
 
@@ -178,9 +184,9 @@ void LogSink::run() {
     if (pending_.empty()) {
       if (stopping_) return;
       if (unreported) {
-        wake_writer_.wait_until(lock, *last_warning + kWarningInterval);
+        wake_writer_.wait_until(lock, std::min(*last_warning + kWarningInterval, Clock::now() + kFlushInterval));
       } else {
-        wake_writer_.wait(lock);
+        wake_writer_.wait_for(lock, kFlushInterval);
       }
       continue;
     }

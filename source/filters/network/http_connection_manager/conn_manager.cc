@@ -16,7 +16,8 @@ ConnectionManager::ConnectionManager(std::shared_ptr<const HcmConfig> config) : 
 
 ConnectionManager::~ConnectionManager() {
   // Destroying the stream runs onStreamComplete() (the access log) for a stream cut short.
-  if (stream_ && !stream_->responseComplete()) {
+  // A tunnel ends when either side closes: that is its normal end, not a client abort.
+  if (stream_ && !stream_->responseComplete() && tunnel_state_ != Tunnel::Ready) {
     stream_->info().response_flags |= response_flags::kDownstreamConnectionTermination;
   }
   stream_.reset();
@@ -415,7 +416,7 @@ void ConnectionManager::onEvent(ConnectionEvent event) {
   if (header_timer_) header_timer_->disable();
   if (idle_timer_) idle_timer_->disable();
   if (tunnel_) tunnel_->onEvent(event);
-  if (stream_ && !stream_->responseComplete()) {
+  if (stream_ && !stream_->responseComplete() && tunnel_state_ != Tunnel::Ready) {
     if (event == ConnectionEvent::RemoteClose) {
       stream_->info().response_flags |= response_flags::kDownstreamConnectionTermination;
       if (stream_->info().error.empty()) stream_->info().error = "downstream connection closed";
