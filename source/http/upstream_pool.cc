@@ -79,6 +79,16 @@ void UpstreamPool::removeIdle(Idle* idle) {
 void UpstreamPool::acquire(const std::string& host, uint16_t port, const UpstreamTls* tls, Callback callback,
                            std::weak_ptr<void> alive) {
   const std::string pool_key = key(host, port, tls != nullptr);
+  if (tls) {
+    if (auto h2 = usableHttp2(pool_key)) {
+      Result result;
+      result.endpoint = h2->endpoint();
+      result.h2 = std::move(h2);
+      result.reused = true;
+      callback(std::move(result));
+      return;
+    }
+  }
   auto it = idle_.find(pool_key);
   while (it != idle_.end() && !it->second.empty()) {
     // Most recently used first: it is the least likely to have been closed by the origin.
@@ -122,6 +132,13 @@ void UpstreamPool::connect(const std::string& pool_key, Waiter waiter) {
   auto finish = [this, pool_alive, pool_key, host = waiter.host, port = waiter.port, tls = waiter.tls,
                  callback = waiter.callback, alive = waiter.alive](Result result) {
     if (!pool_alive.lock()) return;
+    if (result.connection && result.connection->alpn() == "h2") {
+      // The origin speaks HTTP/2: one connection serves this request and the queue.
+      result.h2 = adoptHttp2(pool_key, std::move(result.connection));
+      if (!alive.expired()) callback(std::move(result));
+      serveWaiters(pool_key);
+      return;
+    }
     if (alive.expired()) {
       // The request went away meanwhile: keep a good connection for the next one.
       release(host, port, tls != nullptr, std::move(result.connection), result.connection != nullptr);
@@ -162,8 +179,49 @@ void UpstreamPool::connectionDone(const std::string& pool_key) {
   serveWaiters(pool_key);
 }
 
+std::shared_ptr<Http2ClientConnection> UpstreamPool::usableHttp2(const std::string& pool_key) {
+  auto it = h2_.find(pool_key);
+  if (it == h2_.end()) return nullptr;
+  for (auto& c : it->second) {
+    if (c->canStartStream()) return c;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<Http2ClientConnection> UpstreamPool::adoptHttp2(const std::string& pool_key,
+                                                                network::ConnectionPtr connection) {
+  std::weak_ptr<bool> pool_alive = alive_;
+  auto h2 = std::make_shared<Http2ClientConnection>(
+      std::move(connection), [this, pool_alive, pool_key](Http2ClientConnection* closed) {
+        // Removed on a fresh stack: the connection is inside its own callback now.
+        boost::asio::post(io_, [this, pool_alive, pool_key, closed] {
+          if (!pool_alive.lock()) return;
+          auto it = h2_.find(pool_key);
+          if (it == h2_.end()) return;
+          std::erase_if(it->second, [&](const auto& c) { return c.get() == closed; });
+          if (it->second.empty()) h2_.erase(it);
+          connectionDone(pool_key);
+        });
+      });
+  h2_[pool_key].push_back(h2);
+  return h2;
+}
+
 void UpstreamPool::serveWaiters(const std::string& pool_key) {
   auto it = waiting_.find(pool_key);
+  // Waiters first go to an HTTP/2 connection with room for more streams.
+  while (it != waiting_.end() && !it->second.empty()) {
+    auto h2 = usableHttp2(pool_key);
+    if (!h2) break;
+    Waiter waiter = std::move(it->second.front());
+    it->second.pop_front();
+    if (waiter.alive.expired()) continue;
+    Result result;
+    result.endpoint = h2->endpoint();
+    result.h2 = std::move(h2);
+    waiter.callback(std::move(result));
+    it = waiting_.find(pool_key);
+  }
   while (it != waiting_.end() && !it->second.empty() && busy_[pool_key] < options_.max_connections_per_origin) {
     Waiter waiter = std::move(it->second.front());
     it->second.pop_front();

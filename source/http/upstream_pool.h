@@ -10,6 +10,7 @@
 
 #include "api/interpose/strings.h"
 #include "source/common/timer.h"
+#include "source/http/http2_client.h"
 #include "source/http/upstream_tls.h"
 #include "source/network/connection.h"
 #include "source/network/dns_cache.h"
@@ -34,6 +35,7 @@ class UpstreamPool {
   };
   struct Result {
     network::ConnectionPtr connection;
+    std::shared_ptr<Http2ClientConnection> h2;  // instead of `connection`, for HTTP/2 origins
     bool reused = false;
     std::string error;  // why no connection: DNS or connect failure
     bool dns_failure = false;
@@ -82,6 +84,10 @@ class UpstreamPool {
   network::DnsCache dns_;
   std::map<std::string, std::vector<std::unique_ptr<Idle>>> idle_;
   std::map<std::string, size_t> busy_;
+  // Multiplexed HTTP/2 connections by origin; each counts as one busy connection.
+  std::map<std::string, std::vector<std::shared_ptr<Http2ClientConnection>>> h2_;
+  std::shared_ptr<Http2ClientConnection> usableHttp2(const std::string& pool_key);
+  std::shared_ptr<Http2ClientConnection> adoptHttp2(const std::string& pool_key, network::ConnectionPtr connection);
   std::map<std::string, std::deque<Waiter>> waiting_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

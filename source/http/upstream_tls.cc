@@ -9,14 +9,22 @@
 namespace interpose::http {
 
 std::shared_ptr<const UpstreamTls> UpstreamTls::parse(const ConfigNode& node) {
-  node.expectMap({"ca_file", "verify", "client_cert", "client_key"});
+  node.expectMap({"ca_file", "verify", "client_cert", "client_key", "alpn"});
   auto tls = std::make_shared<UpstreamTls>();
   tls->ctx_.reset(SSL_CTX_new(TLS_method()));
   SSL_CTX* ctx = tls->ctx_.get();
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-  static const uint8_t kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof(kAlpn));
+  // Offered to origins in this order; the origin picks (default: HTTP/2 if it can).
+  std::vector<std::string> alpn = {"h2", "http/1.1"};
+  if (node.has("alpn")) {
+    alpn.clear();
+    for (const auto& p : node.child("alpn").list()) alpn.push_back(p.oneOf({"h2", "http/1.1"}));
+    if (alpn.empty()) node.child("alpn").fail("expected at least one of h2, http/1.1");
+  }
+  std::string wire;
+  for (const auto& p : alpn) wire += str::cat(static_cast<char>(p.size()), p);
+  SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const uint8_t*>(wire.data()), wire.size());
 
   tls->verify_ = node.boolean("verify", true);
   std::string ca_file = node.str("ca_file", kSystemTrustStore);

@@ -114,6 +114,14 @@ void Connection::onReadComplete(boost::system::error_code ec, size_t n, size_t s
   doRead();
 }
 
+std::string Connection::alpn() const {
+  if (!tls_ || !tls_->handshakeDone()) return "";
+  const uint8_t* data = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(tls_->ssl(), &data, &len);
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
 void Connection::startTls(bssl::UniquePtr<SSL> ssl, std::function<void(const std::string&)> done) {
   tls_ = std::make_unique<TlsPipe>(std::move(ssl));
   handshake_done_ = std::move(done);

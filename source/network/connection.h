@@ -46,6 +46,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // handshake succeeds, or why it failed ("certificate verify failed: ...").
   void startTls(bssl::UniquePtr<SSL> ssl, std::function<void(const std::string& error)> done);
   bool secure() const { return tls_ != nullptr; }
+  // The protocol agreed by TLS ALPN ("h2", "http/1.1"), empty without TLS or ALPN.
+  std::string alpn() const;
   // Why the peer's side failed, when known (a TLS alert); empty otherwise.
   const std::string& closeReason() const { return close_reason_; }
   // Ends a TLS handshake in progress: its callback gets `why`.

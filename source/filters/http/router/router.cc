@@ -67,7 +67,7 @@ void Router::connect() {
 
 void Router::onPoolResult(http::UpstreamPool::Result result) {
   StreamInfo& info = decoder_callbacks_->streamInfo();
-  if (!result.connection) {
+  if (!result.connection && !result.h2) {
     if (result.overflow) {
       upstreamFailed(503, result.error, response_flags::kUpstreamOverflow);
     } else if (result.dns_failure) {
@@ -84,6 +84,10 @@ void Router::onPoolResult(http::UpstreamPool::Result result) {
     }
     return;
   }
+  if (result.h2) {
+    startHttp2(std::move(result.h2));
+    return;
+  }
   upstream_ = std::move(result.connection);
   reused_ = result.reused;
   info.upstream_host = result.endpoint;
@@ -94,7 +98,10 @@ void Router::onPoolResult(http::UpstreamPool::Result result) {
 
   Buffer out;
   out.add(request_head_);
-  out.move(pending_body_);
+  if (!pending_body_.empty() || pending_end_) {
+    Buffer body = encodeHttp1Body(pending_body_, pending_end_, pending_trailers_.get());
+    out.move(body);
+  }
   upstream_->write(out, false);
   applyDownstreamPressure();  // the client may already be behind (pipelining)
   if (!upstream_->aboveHighWatermark()) pauseDownstream(false);
@@ -102,40 +109,52 @@ void Router::onPoolResult(http::UpstreamPool::Result result) {
 }
 
 FilterDataStatus Router::decodeData(Buffer& data, bool end_stream) {
-  Buffer encoded;
-  if (request_chunked_) {
-    http1::writeChunk(data.view(), encoded);
-    if (end_stream) http1::writeLastChunk(nullptr, encoded);
+  if (h2_ && h2_stream_ >= 0) {
+    h2_->sendData(h2_stream_, data, end_stream);
+  } else if (upstream_) {
+    Buffer encoded = encodeHttp1Body(data, end_stream, nullptr);
+    upstream_->write(encoded, false);
   } else {
-    encoded.move(data);
+    // Until the origin is connected the body waits here, as sent; past the limit, the
+    // client is paused. Its framing depends on the protocol the origin will speak.
+    pending_body_.move(data);
+    pending_end_ = pending_end_ || end_stream;
+    if (pending_body_.size() > decoder_callbacks_->bufferLimit()) pauseDownstream(true);
   }
   data.clear();
-  sendUpstream(encoded);
   if (end_stream) {
     request_end_ = true;
-    if (upstream_) requestFinished();
+    if (upstream_ || h2_) requestFinished();
   }
   return FilterDataStatus::Continue;
 }
 
 FilterTrailersStatus Router::decodeTrailers(HeaderMap& trailers) {
-  Buffer encoded;
-  if (request_chunked_) http1::writeLastChunk(&trailers, encoded);
-  sendUpstream(encoded);
+  if (h2_ && h2_stream_ >= 0) {
+    h2_->sendTrailers(h2_stream_, trailers);
+  } else if (upstream_) {
+    Buffer empty;
+    Buffer encoded = encodeHttp1Body(empty, true, &trailers);
+    upstream_->write(encoded, false);
+  } else {
+    pending_trailers_ = std::make_unique<HeaderMap>(trailers);
+    pending_end_ = true;
+  }
   request_end_ = true;
-  if (upstream_) requestFinished();
+  if (upstream_ || h2_) requestFinished();
   return FilterTrailersStatus::Continue;
 }
 
-void Router::sendUpstream(Buffer& data) {
-  if (data.empty()) return;
-  if (upstream_) {
-    upstream_->write(data, false);
-    return;
+Buffer Router::encodeHttp1Body(Buffer& raw, bool end_stream, const HeaderMap* trailers) {
+  Buffer out;
+  if (request_chunked_) {
+    http1::writeChunk(raw.view(), out);
+    raw.clear();
+    if (end_stream) http1::writeLastChunk(trailers, out);
+  } else {
+    out.move(raw);  // Content-Length framing: trailers have nowhere to go
   }
-  pending_body_.move(data);
-  // Until the origin is connected the body waits here; past the limit, stop the client.
-  if (pending_body_.size() > decoder_callbacks_->bufferLimit()) pauseDownstream(true);
+  return out;
 }
 
 void Router::requestFinished() {
@@ -147,6 +166,71 @@ void Router::pauseDownstream(bool pause) {
   downstream_paused_ = pause;
   decoder_callbacks_->readDisableDownstream(pause);
 }
+
+void Router::startHttp2(std::shared_ptr<http::Http2ClientConnection> connection) {
+  h2_ = std::move(connection);
+  StreamInfo& info = decoder_callbacks_->streamInfo();
+  info.upstream_host = h2_->endpoint();
+  info.upstream_protocol = "HTTP/2";
+  const HeaderMap& request = decoder_callbacks_->requestHeaders();
+  HeaderMap headers;
+  headers.add(":method", request.method());
+  headers.add(":scheme", "https");
+  headers.add(":authority", request.authority());
+  headers.add(":path", request.path());
+  for (const auto& [name, value] : request) {
+    if (name[0] != ':') headers.add(name, value);
+  }
+  bool body_follows = !request_end_ || !pending_body_.empty() || pending_trailers_;
+  h2_stream_ = h2_->startStream(headers, !body_follows, *this);
+  if (h2_stream_ < 0) {
+    h2_.reset();
+    upstreamFailed(502, "upstream HTTP/2 connection refused a new stream", response_flags::kUpstreamConnectionFailure);
+    return;
+  }
+  if (!pending_body_.empty() || (pending_end_ && !pending_trailers_)) {
+    h2_->sendData(h2_stream_, pending_body_, pending_end_ && !pending_trailers_);
+  }
+  if (pending_trailers_) h2_->sendTrailers(h2_stream_, *pending_trailers_);
+  applyDownstreamPressure();
+  pauseDownstream(false);
+  if (request_end_) requestFinished();
+}
+
+void Router::onResponseHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream) {
+  response_timer_->disable();
+  decoder_callbacks_->streamInfo().first_upstream_byte = StreamInfo::Clock::now();
+  http1::removeHopByHopHeaders(*headers);
+  response_started_ = true;
+  bool end = end_stream || head_request_;
+  if (end) response_end_sent_ = response_done_ = true;
+  decoder_callbacks_->encodeHeaders(std::move(headers), end);
+}
+
+void Router::onResponseData(Buffer& data, bool end_stream) {
+  if (response_end_sent_) return;
+  if (end_stream) response_end_sent_ = response_done_ = true;
+  decoder_callbacks_->encodeData(data, end_stream);
+}
+
+void Router::onResponseTrailers(std::unique_ptr<HeaderMap> trailers) {
+  if (response_end_sent_) return;
+  response_end_sent_ = response_done_ = true;
+  decoder_callbacks_->encodeTrailers(std::move(trailers));
+}
+
+void Router::onStreamReset(const std::string& reason) {
+  h2_stream_ = -1;
+  if (!response_started_) {
+    upstreamFailed(502, str::cat(reason, " (", host_, ":", port_, ")"), response_flags::kUpstreamConnectionTermination);
+  } else if (!response_done_) {
+    decoder_callbacks_->streamInfo().response_flags |= response_flags::kUpstreamConnectionTermination;
+    decoder_callbacks_->resetStream(reason);
+  }
+}
+
+void Router::onRequestBufferAbove() { pauseDownstream(true); }
+void Router::onRequestBufferBelow() { pauseDownstream(false); }
 
 // ---- the origin's response ----
 
@@ -285,6 +369,13 @@ void Router::DownstreamWatermarks::onBelowWriteBufferLowWatermark() {
 }
 
 void Router::applyDownstreamPressure() {
+  if (h2_ && h2_stream_ >= 0) {
+    if (downstream_watermarks_.above != h2_paused_) {
+      h2_paused_ = downstream_watermarks_.above;
+      h2_->readDisable(h2_stream_, h2_paused_);
+    }
+    return;
+  }
   if (!upstream_) return;
   bool paused = upstream_read_disabled_ > 0;
   if (downstream_watermarks_.above && !paused) {
@@ -319,6 +410,11 @@ void Router::onDestroy() {
     watching_downstream_ = false;
   }
   pauseDownstream(false);
+  if (h2_) {
+    if (h2_stream_ >= 0) h2_->detach(h2_stream_);
+    h2_stream_ = -1;
+    h2_.reset();
+  }
   releaseUpstream(response_done_ && request_end_ && upstream_keep_alive_ && !leftover_bytes_);
 }
 

@@ -7,6 +7,7 @@
 #include "source/common/timer.h"
 #include "source/filters/http/router/config.h"
 #include "source/http/http1/parser.h"
+#include "source/http/http2_client.h"
 #include "source/http/upstream_pool.h"
 
 namespace interpose::router {
@@ -15,7 +16,10 @@ namespace interpose::router {
 // connection and streams the response back through the encoder filters. Bodies flow in
 // both directions without being held whole: each side's write buffer pauses the other
 // side's reads at its high watermark (HTTPSForwardProxyHandler, in handler-hook terms).
-class Router : public HttpFilter, public network::Connection::Callbacks, public http1::Parser::Handler {
+class Router : public HttpFilter,
+               public network::Connection::Callbacks,
+               public http1::Parser::Handler,
+               public http::Http2ClientConnection::StreamCallbacks {
  public:
   explicit Router(std::shared_ptr<const RouterConfig> config);
   ~Router() override;
@@ -30,6 +34,14 @@ class Router : public HttpFilter, public network::Connection::Callbacks, public 
   void onEvent(ConnectionEvent event) override;
   void onAboveWriteBufferHighWatermark() override;
   void onBelowWriteBufferLowWatermark() override;
+
+  // HTTP/2 upstream stream.
+  void onResponseHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream) override;
+  void onResponseData(Buffer& data, bool end_stream) override;
+  void onResponseTrailers(std::unique_ptr<HeaderMap> trailers) override;
+  void onStreamReset(const std::string& reason) override;
+  void onRequestBufferAbove() override;
+  void onRequestBufferBelow() override;
 
   // Upstream response parser.
   int onHeaders(http1::MessageHead& head) override;
@@ -49,7 +61,8 @@ class Router : public HttpFilter, public network::Connection::Callbacks, public 
 
   void connect();
   void onPoolResult(http::UpstreamPool::Result result);
-  void sendUpstream(Buffer& data);
+  void startHttp2(std::shared_ptr<http::Http2ClientConnection> connection);
+  Buffer encodeHttp1Body(Buffer& raw, bool end_stream, const HeaderMap* trailers);
   void requestFinished();
   void upstreamFailed(int status, std::string_view message, uint32_t flag);
   void releaseUpstream(bool reusable);
@@ -65,7 +78,9 @@ class Router : public HttpFilter, public network::Connection::Callbacks, public 
   std::string host_;
   uint16_t port_ = 0;
   Buffer request_head_;  // kept until the origin answers, for one retry on a stale connection
-  Buffer pending_body_;  // body that arrived before the connection was ready
+  Buffer pending_body_;  // body that arrived before the connection was ready, as sent
+  bool pending_end_ = false;
+  std::unique_ptr<HeaderMap> pending_trailers_;
   bool request_chunked_ = false;
   bool request_has_body_ = false;
   bool request_end_ = false;
@@ -73,7 +88,10 @@ class Router : public HttpFilter, public network::Connection::Callbacks, public 
   bool secure_ = false;  // https:// origin
   bool retried_ = false;
 
-  network::ConnectionPtr upstream_;
+  network::ConnectionPtr upstream_;                  // HTTP/1.1
+  std::shared_ptr<http::Http2ClientConnection> h2_;  // or HTTP/2: a stream on a shared connection
+  int32_t h2_stream_ = -1;
+  bool h2_paused_ = false;
   bool reused_ = false;
   std::unique_ptr<http1::Parser> parser_;
   bool response_started_ = false;

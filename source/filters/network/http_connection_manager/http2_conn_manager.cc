@@ -268,8 +268,17 @@ FilterStatus Http2ConnectionManager::onData(Buffer& data, bool end_stream) {
     data.clear();
     return FilterStatus::StopIteration;
   }
+  receiving_ = true;
   ssize_t r = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  receiving_ = false;
   data.clear();
+  if (fail_pending_) {
+    fail_pending_ = false;
+    flush();
+    closed_connection_ = true;
+    callbacks_->close(CloseType::FlushWrite);
+    return FilterStatus::StopIteration;
+  }
   if (r < 0) {
     fail(r == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? NGHTTP2_PROTOCOL_ERROR : NGHTTP2_PROTOCOL_ERROR,
          nghttp2_strerror(static_cast<int>(r)));
@@ -286,7 +295,8 @@ FilterStatus Http2ConnectionManager::onData(Buffer& data, bool end_stream) {
 }
 
 void Http2ConnectionManager::flush() {
-  if (!session_ || closed_connection_ || flushing_ || above_high_watermark_) return;
+  // Never from inside nghttp2's own receive callbacks: onData flushes when it returns.
+  if (!session_ || closed_connection_ || flushing_ || receiving_ || above_high_watermark_) return;
   flushing_ = true;
   Buffer out;
   while (true) {
@@ -306,6 +316,10 @@ void Http2ConnectionManager::flush() {
 void Http2ConnectionManager::fail(uint32_t error_code, std::string_view why) {
   log::debug("http2: connection ", callbacks_->connectionInfo().id, ": ", why);
   nghttp2_session_terminate_session(session_, error_code);
+  if (receiving_) {
+    fail_pending_ = true;  // onData sends the GOAWAY once nghttp2 returns
+    return;
+  }
   flush();
   closed_connection_ = true;
   callbacks_->close(CloseType::FlushWrite);

@@ -57,6 +57,8 @@ class Http2ConnectionManager : public NetworkFilter, public WatermarkCallbacks {
   bool closed_connection_ = false;
   bool goaway_sent_ = false;
   bool flushing_ = false;
+  bool receiving_ = false;
+  bool fail_pending_ = false;
   // Rapid-reset guard: streams the client reset within the current second.
   std::chrono::steady_clock::time_point reset_window_;
   uint32_t resets_in_window_ = 0;
