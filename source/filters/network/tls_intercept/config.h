@@ -14,7 +14,7 @@ namespace interpose::tls_intercept {
 
 struct TlsInterceptConfig {
   std::shared_ptr<CertProvider> provider;
-  std::vector<std::string> alpn = {"http/1.1"};  // offered to clients, in preference order
+  std::vector<std::string> alpn = {"h2", "http/1.1"};  // offered to clients, in preference order
   std::string alpn_wire;                         // the same, length-prefixed
   std::string default_server_name;               // when neither SNI nor CONNECT host is usable
   std::chrono::milliseconds handshake_timeout{10000};
