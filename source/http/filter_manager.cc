@@ -107,6 +107,7 @@ void FilterManager::runDecodeHeaders(size_t from) {
     }
   }
   decode_.pos = filters_.size();
+  encoder_.onRequestHeadersDone();
 }
 
 void FilterManager::decodeData(Buffer& data, bool end_stream) {

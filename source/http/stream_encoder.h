@@ -22,6 +22,8 @@ class StreamEncoder {
   virtual void removeDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) = 0;
   virtual void readDisableDownstream(bool disable) = 0;
   virtual uint32_t bufferLimit() const = 0;
+  // The request headers went through every filter (none stopped them, or all resumed).
+  virtual void onRequestHeadersDone() {}
 };
 
 }  // namespace interpose::http

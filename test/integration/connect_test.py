@@ -110,5 +110,58 @@ class ConnectTest(harness.ProxyTestCase):
             s.close()
 
 
+
+class DelayedConnectTest(harness.ProxyTestCase):
+    """A filter that holds a CONNECT (rate_limit in delay mode) delays the tunnel: the 200
+    and the tunnel's bytes wait until the filter lets the request go."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.origin = OriginProcess()
+        config = lambda port: "\n".join([
+            "drain_timeout: 2s",
+            "listeners:",
+            "  - name: proxy",
+            "    address: 127.0.0.1:%d" % port,
+            "    filter_chains:",
+            "      - match: { tunneled: true }",
+            "        filters: [ { name: tcp_proxy } ]",
+            "      - filters:",
+            "          - name: http_connection_manager",
+            "            config:",
+            "              http_filters:",
+            "                - { name: rate_limit, config: { key: [], rate: 2/s, burst: 1, mode: delay, max_delay: 3s } }",
+            "                - { name: router }",
+        ]) + "\n"
+        try:
+            cls.proxy = harness.Proxy(config=config)
+        except BaseException:
+            cls.origin.stop()
+            raise
+
+    def tunnel_roundtrip(self):
+        a = self.origin.authority
+        s = connect(self.proxy)
+        try:
+            s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (a, a)).encode())
+            # The tunnel's first request goes right behind the CONNECT, before the 200.
+            s.sendall(("GET /status/200 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % a).encode())
+            reader = SocketReader(s)
+            deadline = time.monotonic() + 10
+            head = reader.read_until(b"\r\n\r\n", deadline)
+            self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+            rest = reader.read_to_eof(deadline)
+            self.assertIn(b"HTTP/1.1 200", rest)
+        finally:
+            s.close()
+
+    def test_second_connect_waits_for_the_bucket(self):
+        start = time.monotonic()
+        self.tunnel_roundtrip()          # takes the only token
+        self.tunnel_roundtrip()          # waits about 0.5 s for the next one
+        elapsed = time.monotonic() - start
+        self.assertGreater(elapsed, 0.3, "the second tunnel was not delayed")
+        self.assertLess(elapsed, 5)
+
 if __name__ == "__main__":
     harness.main()

@@ -105,7 +105,12 @@ void ConnectionManager::dispatch() {
       case http1::Parser::Result::Paused:
         continue;
       case http1::Parser::Result::Upgrade:
-        startTunnel();
+        connect_parsed_ = true;
+        if (connect_headers_done_ || (stream_ && stream_->responseStarted())) {
+          startTunnel();
+        } else {
+          tunnel_state_ = Tunnel::Connecting;  // hold the tunnel's bytes until the filters let it go
+        }
         return;
       case http1::Parser::Result::Error:
         if (header_error_) {
@@ -289,7 +294,16 @@ void ConnectionManager::protocolError(int status, std::string_view reason, uint3
   stream_->sendLocalReply(status, str::cat(reason, "\n"), extra, reason);
 }
 
+void ConnectionManager::onRequestHeadersDone() {
+  if (!connect_request_) return;
+  connect_headers_done_ = true;
+  // A filter held the CONNECT and has let it go: set the tunnel up now.
+  if (connect_parsed_ && !tunnel_) startTunnel();
+}
+
 void ConnectionManager::beginExchange() {
+  connect_headers_done_ = false;
+  connect_parsed_ = false;
   request_complete_ = false;
   response_complete_ = false;
   close_after_response_ = false;

@@ -44,6 +44,7 @@ class ConnectionManager : public NetworkFilter,
   void removeDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) override;
   void readDisableDownstream(bool disable) override;
   uint32_t bufferLimit() const override { return callbacks_->bufferLimit(); }
+  void onRequestHeadersDone() override;
 
   // InnerConnectionCallbacks (the CONNECT tunnel)
   void onInnerConnectionReady() override;
@@ -93,6 +94,10 @@ class ConnectionManager : public NetworkFilter,
   enum class Tunnel { None, Connecting, Ready, Failed };
   Tunnel tunnel_state_ = Tunnel::None;
   bool client_eof_ = false;
+  // CONNECT: the tunnel starts once the request headers went through the filters (one may
+  // hold them, e.g. a rate limit that delays) and the parser reached the tunnel bytes.
+  bool connect_headers_done_ = false;
+  bool connect_parsed_ = false;
   bool closed_ = false;
   bool above_high_watermark_ = false;
   bool paused_for_pipeline_ = false;
