@@ -50,6 +50,7 @@ class Http2ConnectionManager::Stream : public http::StreamEncoder {
   size_t header_bytes = 0;
   size_t header_count = 0;
   bool headers_done = false;
+  std::unique_ptr<HeaderMap> request_trailers;
 
   void start(bool end_stream) {
     headers_done = true;
@@ -378,7 +379,12 @@ int Http2ConnectionManager::onHeader(nghttp2_session* session, const nghttp2_fra
   }
   std::string n(reinterpret_cast<const char*>(name), namelen);
   std::string v(reinterpret_cast<const char*>(value), valuelen);
-  if (s->headers_done) return 0;  // trailers are collected by onFrameRecv's path below
+  if (s->headers_done) {
+    // Request trailers (after the body), handed on when their HEADERS frame ends.
+    if (!s->request_trailers) s->request_trailers = std::make_unique<HeaderMap>();
+    s->request_trailers->emplace(std::move(n), std::move(v));
+    return 0;
+  }
   s->request().emplace(std::move(n), std::move(v));
   return 0;
 }
@@ -393,7 +399,7 @@ int Http2ConnectionManager::onFrameRecv(nghttp2_session*, const nghttp2_frame* f
       if (!s->headers_done) {
         s->start(end_stream);
       } else if (end_stream) {
-        s->trailers(std::make_unique<HeaderMap>());  // trailer values are not forwarded to HTTP/1.1 origins
+        s->trailers(s->request_trailers ? std::move(s->request_trailers) : std::make_unique<HeaderMap>());
       }
       break;
     }
