@@ -4,12 +4,12 @@
 # See tools/bench/README.md for how to run it and how to read the table.
 set -euo pipefail
 
+BENCH_NAME=run.sh
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
-LIB="$SCRIPT_DIR/benchlib.py"
+# shellcheck source=tools/bench/lib.sh
+. "$SCRIPT_DIR/lib.sh"
 
 ALL_TARGETS="direct,interpose,tinyproxy,squid"
-DEFAULT_INTERPOSE="$REPO_ROOT/bazel-bin/source/exe/interpose"
 
 INTERPOSE=""
 DURATION="10s"
@@ -47,10 +47,6 @@ Usage: tools/bench/run.sh [options]
 EOF
 }
 
-die() { echo "run.sh: error: $*" >&2; exit 1; }
-warn() { echo "run.sh: warning: $*" >&2; }
-log() { echo "run.sh: $*" >&2; }
-
 # --mitm: the HTTPS interception benchmark lives in its own script
 for _arg in "$@"; do
   if [[ "$_arg" == --mitm ]]; then exec "$SCRIPT_DIR/run_mitm.sh" "$@"; fi
@@ -79,51 +75,18 @@ while (($#)); do
 done
 
 # ---------------------------------------------------------------- arguments
-case "$DURATION" in
-  *[0-9]s) DUR_S="${DURATION%s}" ;;
-  *[0-9]m) DUR_S="$(( ${DURATION%m} * 60 ))" ;;
-  *) die "--duration must look like 10s or 1m (got '$DURATION')" ;;
-esac
+parse_duration "$DURATION"
 [[ "$DUR_S" =~ ^[0-9]+$ && "$DUR_S" -gt 0 ]] || die "bad --duration '$DURATION'"
-for n in "$CONNS_1K" "$CONNS_1M" "$NCPU"; do
-  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "expected a positive integer, got '$n'"
-done
-[[ -z "$OUT" ]] || OUT="$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
-
-TARGETS=(direct)
-IFS=',' read -r -a _only <<<"$ONLY"
-for t in "${_only[@]}"; do
-  t="${t// /}"
-  case "$t" in
-    direct|"") ;;
-    interpose|tinyproxy|squid) [[ " ${TARGETS[*]} " == *" $t "* ]] || TARGETS+=("$t") ;;
-    *) die "unknown target '$t' in --only (known: $ALL_TARGETS)" ;;
-  esac
-done
+positive_ints "$CONNS_1K" "$CONNS_1M" "$NCPU"
+[[ -z "$OUT" ]] || OUT="$(abs_out "$OUT")"
+select_targets "$ONLY" "$ALL_TARGETS"
 
 # ---------------------------------------------------------------- tools
-need() {  # need CMD HINT
-  command -v "$1" >/dev/null 2>&1 || die "'$1' not found ($2)"
-}
 need python3 "install python3"
 need hey "Debian package 'hey'"
 need timeout "coreutils"
 need pgrep "Debian package 'procps'"
-[[ -x /usr/sbin/nginx ]] || die "/usr/sbin/nginx not found (Debian package 'nginx-light')"
-NGINX=/usr/sbin/nginx
-
-missing_target() {  # missing_target TARGET MESSAGE
-  if ((SKIP_MISSING)); then
-    warn "skipping $1: $2"
-    local keep=() x
-    for x in "${TARGETS[@]}"; do [[ "$x" == "$1" ]] || keep+=("$x"); done
-    TARGETS=("${keep[@]}")
-  else
-    die "$2 (use --only to leave $1 out, or --skip-missing)"
-  fi
-}
-
-has_target() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
+need_nginx
 
 TINYPROXY=/usr/bin/tinyproxy
 SQUID=/usr/sbin/squid
@@ -134,167 +97,35 @@ if has_target squid && [[ ! -x "$SQUID" ]]; then
   missing_target squid "$SQUID not found (Debian package 'squid-openssl')"
 fi
 if has_target interpose; then
-  if [[ -z "$INTERPOSE" ]]; then
-    INTERPOSE="$DEFAULT_INTERPOSE"
-    if [[ ! -x "$INTERPOSE" ]] && ((!NO_BUILD)); then
-      if command -v bazel >/dev/null 2>&1; then
-        log "building Interpose: bazel build -c opt //source/exe:interpose"
-        (cd "$REPO_ROOT" && bazel build -c opt //source/exe:interpose) >&2 ||
-          warn "bazel build failed"
-      else
-        warn "bazel not found, cannot build Interpose"
-      fi
-    fi
-  fi
-  [[ "$INTERPOSE" == /* ]] || INTERPOSE="$PWD/$INTERPOSE"
+  resolve_interpose warn
   if [[ ! -x "$INTERPOSE" ]]; then
     missing_target interpose "Interpose binary not found or not executable: $INTERPOSE"
   fi
 fi
 
 # ---------------------------------------------------------------- temp dir & cleanup
-TMP="$(mktemp -d /tmp/interpose-bench.XXXXXX)"
-chmod 755 "$TMP"   # nginx workers (nobody) and squid kids (proxy) must reach it
+bench_tmpdir interpose-bench
+trap_err
 SQUID_NAME="ibench$$"
-STARTED=()         # pids of long-running processes we started
-
-descendants() {  # all descendants of $1, deepest first
-  local c
-  for c in $(pgrep -P "$1" 2>/dev/null || true); do
-    descendants "$c"
-    echo "$c"
-  done
-}
-
-proc_id() {  # "PID:STARTTIME" so that a recycled pid is never mistaken for ours
-  local st
-  st="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}')" || return 0
-  [[ -n "$st" ]] && echo "$1:$st"
-  true
-}
-
-stop_pid() {  # stop_pid PID [SIGNAL]: signal, wait up to 10 s, then SIGKILL the tree
-  local pid="$1" sig="${2:-TERM}" kids i
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kids="$(for i in $(descendants "$pid"); do proc_id "$i"; done)"
-  kill -s "$sig" "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    # a zombie child of ours counts as gone once reaped below
-    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null && [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]; then
-    warn "pid $pid did not exit on SIG$sig, killing"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-  for i in $kids; do  # leftovers only: same pid *and* same start time
-    [[ "$(proc_id "${i%%:*}")" == "$i" ]] && kill -KILL "${i%%:*}" 2>/dev/null
-  done
-  true
-}
-
-forget_pid() {
-  local keep=() x
-  for x in "${STARTED[@]}"; do [[ "$x" == "$1" ]] || keep+=("$x"); done
-  STARTED=("${keep[@]}")
-}
-
-cleanup() {
-  local rc=$? i
-  trap - EXIT INT TERM
-  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
-    stop_pid "${STARTED[$i]}"
-  done
-  rm -f /dev/shm/"$SQUID_NAME"-* /run/squid/"$SQUID_NAME"-* 2>/dev/null || true
-  if ((KEEP_TMP)); then
-    log "kept temp dir $TMP"
-  else
-    rm -rf "$TMP"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "run.sh: error: command failed (line $LINENO): $BASH_COMMAND" >&2' ERR
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-start_bg() {  # start_bg LOGNAME CMD...: run in background, sets BG_PID
-  local name="$1"; shift
-  # empty the log now: the child's own '>' happens after the fork, and a
-  # readiness check must not see the previous instance's lines meanwhile
-  : >"$TMP/$name.out"
-  "$@" >"$TMP/$name.out" 2>&1 &
-  BG_PID=$!
-  STARTED+=("$BG_PID")
-}
-
-alive_or_die() {  # alive_or_die PID NAME LOGFILE
-  if ! kill -0 "$1" 2>/dev/null; then
-    echo "---- $3" >&2; tail -n 30 "$3" >&2 || true
-    die "$2 exited during startup"
-  fi
-}
-
-{ read -r ORIGIN_PORT; read -r PROXY_PORT; } < <(python3 "$LIB" freeport 2)
-[[ -n "$ORIGIN_PORT" && -n "$PROXY_PORT" ]] || die "could not pick free ports"
+on_cleanup() { rm -f /dev/shm/"$SQUID_NAME"-* /run/squid/"$SQUID_NAME"-* 2>/dev/null || true; }
+pick_ports
 
 # ---------------------------------------------------------------- origin: nginx
 start_origin() {
-  local d="$TMP/nginx"
-  mkdir -p "$d/www" "$d/tmp"
-  head -c 1024 /dev/urandom >"$d/www/1k"
-  head -c 1048576 /dev/urandom >"$d/www/1m"
-  chmod -R a+rX "$d/www"
-  cat >"$d/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-master_process on;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 100000;
-  keepalive_timeout 300s;
-  client_body_temp_path $d/tmp/client_body;
-  proxy_temp_path $d/tmp/proxy;
-  fastcgi_temp_path $d/tmp/fastcgi;
-  uwsgi_temp_path $d/tmp/uwsgi;
-  scgi_temp_path $d/tmp/scgi;
-  server {
-    listen 127.0.0.1:$ORIGIN_PORT;
-    root $d/www;
-    default_type application/octet-stream;
-    location / { }
-  }
-}
-EOF
-  start_bg nginx "$NGINX" -c "$d/nginx.conf" -p "$d" -e "$d/error.log"
-  ORIGIN_PID=$BG_PID
-  python3 "$LIB" wait-port "$ORIGIN_PORT" 10 || { alive_or_die "$ORIGIN_PID" nginx "$TMP/nginx.out"; die "nginx did not listen on $ORIGIN_PORT"; }
-  local n
-  n="$(python3 "$LIB" fetch - "http://127.0.0.1:$ORIGIN_PORT/1k" 10)" || die "origin /1k not served"
-  [[ "$n" == 1024 ]] || die "origin /1k returned $n bytes"
-  n="$(python3 "$LIB" fetch - "http://127.0.0.1:$ORIGIN_PORT/1m" 10)" || die "origin /1m not served"
-  [[ "$n" == 1048576 ]] || die "origin /1m returned $n bytes"
+  start_nginx_origin "" $'  sendfile on;\n  tcp_nopush on;\n' "" 1k 1m
+  check_origin "http://127.0.0.1:$ORIGIN_PORT" - ""
 }
 
 # ---------------------------------------------------------------- proxies
 # Each start_* sets PROXY_PID (root of the process tree that is measured)
 # and returns once a request through the proxy succeeds.
 
-wait_proxy_ready() {  # NAME LOGFILE
-  python3 "$LIB" wait-port "$PROXY_PORT" 30 || { alive_or_die "$PROXY_PID" "$1" "$2"; die "$1 did not listen on $PROXY_PORT"; }
-  python3 "$LIB" fetch "127.0.0.1:$PROXY_PORT" "http://127.0.0.1:$ORIGIN_PORT/1k" 30 >/dev/null ||
-    { echo "---- $2" >&2; tail -n 30 "$2" >&2 || true; die "$1 does not forward requests"; }
+proxy_ready() {  # NAME LOGFILE
+  wait_proxy_ready "$1" "$2" "http://127.0.0.1:$ORIGIN_PORT/1k" - "does not forward requests"
 }
 
 start_interpose() {  # WORKERS
-  local cfg="$TMP/interpose.yaml" log="$TMP/interpose.out" i
+  local cfg="$TMP/interpose.yaml"
   cat >"$cfg" <<EOF
 listeners:
   - name: proxy
@@ -306,15 +137,8 @@ listeners:
               http_filters:
                 - name: router
 EOF
-  start_bg interpose "$INTERPOSE" -c "$cfg" --concurrency "$1"
-  PROXY_PID=$BG_PID
-  for ((i = 0; i < 300; i++)); do
-    grep -q "listening on" "$log" 2>/dev/null && break
-    alive_or_die "$PROXY_PID" interpose "$log"
-    sleep 0.1
-  done
-  grep -q "listening on" "$log" || die "interpose did not print 'listening on' within 30 s"
-  wait_proxy_ready interpose "$log"
+  start_interpose_with "$cfg" --concurrency "$1"
+  proxy_ready interpose "$TMP/interpose.out"
 }
 
 start_tinyproxy() {
@@ -334,7 +158,7 @@ PidFile "$d/tinyproxy.pid"
 EOF
   start_bg tinyproxy "$TINYPROXY" -d -c "$d/tinyproxy.conf"
   PROXY_PID=$BG_PID
-  wait_proxy_ready tinyproxy "$TMP/tinyproxy.out"
+  proxy_ready tinyproxy "$TMP/tinyproxy.out"
 }
 
 start_squid() {  # WORKERS
@@ -371,26 +195,13 @@ EOF
     alive_or_die "$PROXY_PID" squid "$d/cache.log"
     sleep 0.1
   done
-  wait_proxy_ready squid "$d/cache.log"
-}
-
-stop_proxy() {
-  stop_pid "$PROXY_PID"
-  forget_pid "$PROXY_PID"
-  PROXY_PID=""
-  # the next instance reuses the port; make sure it is free (squid kids)
-  local i
-  for ((i = 0; i < 50; i++)); do
-    python3 "$LIB" wait-port "$PROXY_PORT" 0.05 || break
-    sleep 0.1
-  done
+  proxy_ready squid "$d/cache.log"
 }
 
 # ---------------------------------------------------------------- load
 RESULTS="$TMP/results.tsv"
 : >"$RESULTS"
 declare -A DIRECT_RPS=()
-HEY_TIMEOUT=$((DUR_S + 60))
 
 case_conns() { [[ "$1" == 1k ]] && echo "$CONNS_1K" || echo "$CONNS_1M"; }
 case_size() { [[ "$1" == 1k ]] && echo 1024 || echo 1048576; }
@@ -398,7 +209,7 @@ case_warmup_n() { [[ "$1" == 1k ]] && echo 2000 || echo 200; }
 
 run_case() {  # TARGET WORKERS CASE MEASURE_PID|-
   local target="$1" workers="$2" c="$3" mpid="$4"
-  local conns size url tag heyout mon monpid row rps px=()
+  local conns size url tag heyout mon px=()
   conns="$(case_conns "$c")"; size="$(case_size "$c")"
   url="http://127.0.0.1:$ORIGIN_PORT/$c"
   [[ "$mpid" == - ]] || px=(-x "http://127.0.0.1:$PROXY_PORT")
@@ -409,47 +220,24 @@ run_case() {  # TARGET WORKERS CASE MEASURE_PID|-
   timeout -k 5 60 hey -n "$(case_warmup_n "$c")" -c "$conns" -t 0 "${px[@]}" "$url" >/dev/null 2>&1 ||
     warn "$target $c: warm-up failed"
 
-  monpid=""
-  if [[ "$mpid" != - ]]; then
-    python3 "$LIB" monitor "$mpid" "$mon" 0.2 &
-    monpid=$!
-    STARTED+=("$monpid")
-    sleep 0.1
-  fi
-  # in the background + wait, so that a signal to run.sh is handled at once
-  local rc=0 heypid
-  timeout -k 5 "$HEY_TIMEOUT" hey -z "${DUR_S}s" -c "$conns" -t 0 "${px[@]}" "$url" >"$heyout" 2>&1 &
-  heypid=$!
-  STARTED+=("$heypid")
-  wait "$heypid" || rc=$?
-  forget_pid "$heypid"
-  if [[ -n "$monpid" ]]; then
-    kill -TERM "$monpid" 2>/dev/null || true
-    wait "$monpid" 2>/dev/null || true
-    forget_pid "$monpid"
-  fi
-  ((rc == 0)) || warn "$target $c: hey exited with status $rc (see $heyout with --keep-tmp)"
-
-  row="$(python3 "$LIB" row "$target" "$workers" "$c" "$conns" "$size" "$heyout" \
-           "$([[ -n "$monpid" ]] && echo "$mon" || echo -)" "${DIRECT_RPS[$c]:--}")" ||
-    die "could not parse hey output for $target $c: $(head -c 500 "$heyout")"
-  rps="${row##*$'\t'}"
-  row="${row%$'\t'*}"
-  [[ "$target" == direct* ]] && DIRECT_RPS[$c]="$rps"
-  printf '%s\n' "$row" >>"$RESULTS"
+  hey_measured "$target $c" "$heyout" "$mon" "$mpid" -c "$conns" -t 0 "${px[@]}" "$url"
+  hey_row "$target" "$workers" "$c" "$conns" "$size" "$heyout" \
+    "$([[ "$mpid" != - ]] && echo "$mon" || echo -)" "${DIRECT_RPS[$c]:--}"
+  [[ "$target" == direct* ]] && DIRECT_RPS[$c]="$ROW_RPS"
+  printf '%s\n' "$ROW" >>"$RESULTS"
   # progress line
-  printf '%s\n' "$row" | awk -F'\t' '{printf "  %-16s w=%-9s %-3s c=%-3s %9s req/s  p50 %6s ms  p99 %6s ms  %8s MB/s  err %s  rss %s MiB  cpu %s us/req  x%s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12}' >&2
+  printf '%s\n' "$ROW" | awk -F'\t' '{printf "  %-16s w=%-9s %-3s c=%-3s %9s req/s  p50 %6s ms  p99 %6s ms  %8s MB/s  err %s  rss %s MiB  cpu %s us/req  x%s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12}' >&2
 }
 
 # ---------------------------------------------------------------- environment header
 env_header() {
   local cpu kern
-  cpu="$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo 2>/dev/null || true)"
+  cpu="$(cpu_model)"
   kern="$(uname -r)"
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); host: ${NCPU} cores for workers, $(nproc) online ($cpu), Linux $kern"
   echo "- load: hey $(dpkg-query -W -f='${Version}' hey 2>/dev/null || echo '?'), -z ${DUR_S}s -t 0 (keep-alive), 1k: -c $CONNS_1K, 1m: -c $CONNS_1M; all on 127.0.0.1"
   echo "- origin: nginx $($NGINX -v 2>&1 | sed 's|.*nginx/||'), worker_processes 1, access_log off"
-  has_target interpose && echo "- interpose: $INTERPOSE ($(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no git rev'))"
+  has_target interpose && echo "- interpose: $INTERPOSE ($(git_rev))"
   has_target tinyproxy && echo "- tinyproxy: $("$TINYPROXY" -v 2>&1 | awk '{print $2}') (one process, a thread per client connection; no worker knob)"
   has_target squid && echo "- squid: $("$SQUID" -v 2>/dev/null | awk '/Version/{print $NF; exit}') (no cache; workers N = SMP kids + coordinator + master)"
   true

@@ -11,11 +11,12 @@
 #                         [--clients C] [--streams M] [--out FILE] [--keep-tmp]
 set -euo pipefail
 
+BENCH_NAME=run_h2.sh
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
-LIB="$SCRIPT_DIR/benchlib.py"
+# shellcheck source=tools/bench/lib.sh
+. "$SCRIPT_DIR/lib.sh"
 
-INTERPOSE="$REPO_ROOT/bazel-bin/source/exe/interpose"
+INTERPOSE="$DEFAULT_INTERPOSE"
 DUR=10
 WORKERS=1
 CLIENTS=10
@@ -36,9 +37,6 @@ Usage: tools/bench/run_h2.sh [options]
 EOF
 }
 
-die() { echo "run_h2.sh: error: $*" >&2; exit 1; }
-log() { echo "run_h2.sh: $*" >&2; }
-
 while (($#)); do
   case "$1" in
     --interpose) INTERPOSE="${2:?}"; shift 2 ;;
@@ -52,9 +50,7 @@ while (($#)); do
     *) usage >&2; die "unknown option: $1" ;;
   esac
 done
-for n in "$DUR" "$WORKERS" "$CLIENTS" "$STREAMS"; do
-  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "expected a positive integer, got '$n'"
-done
+positive_ints "$DUR" "$WORKERS" "$CLIENTS" "$STREAMS"
 (( DUR <= 300 )) || die "--duration is capped at 300 s"
 
 for t in h2load nginx openssl python3 curl timeout; do
@@ -64,22 +60,8 @@ done
 INTERPOSE="$(cd "$(dirname "$INTERPOSE")" && pwd)/$(basename "$INTERPOSE")"
 NGINX="$(command -v nginx)"
 
-TMP="$(mktemp -d /tmp/interpose-bench-h2.XXXXXX)"
-NGINX_PID=""
+bench_tmpdir interpose-bench-h2
 PROXY_PID=""
-cleanup() {
-  local rc=$?
-  [[ -n "$PROXY_PID" ]] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null || true
-  if [[ -n "$NGINX_PID" ]]; then
-    kill "$NGINX_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$NGINX_PID" 2>/dev/null || true
-  fi
-  if (( KEEP_TMP )); then log "kept $TMP"; else rm -rf "$TMP"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- certificates
 ssl() { openssl "$@" >/dev/null 2>&1 || die "openssl $1 failed"; }
@@ -94,7 +76,7 @@ ssl x509 -req -in origin.csr -CA origin-ca.pem -CAkey origin-ca.key -CAcreateser
   -extfile origin.ext -out origin.pem
 
 # ---------------------------------------------------------------- nginx (h2 + http/1.1 by ALPN)
-{ read -r ORIGIN_PORT; read -r PROXY_PORT; } < <(python3 "$LIB" freeport 2)
+pick_ports
 mkdir -p www nginx/tmp
 head -c 1024 /dev/urandom > www/1k
 head -c 65536 /dev/urandom > www/64k
@@ -129,8 +111,9 @@ http {
   }
 }
 EOF
+# shellcheck disable=SC2094  # -e names the log nginx appends to, nothing reads it here
 "$NGINX" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" 2>>"$TMP/nginx/error.log" &
-NGINX_PID=$!
+STARTED+=("$!")
 python3 "$LIB" wait-port "$ORIGIN_PORT" 10 || die "nginx did not start: $(tail -5 "$TMP/nginx/error.log")"
 
 # ---------------------------------------------------------------- Interpose (transparent TLS)
@@ -155,6 +138,7 @@ listeners:
 EOF
 "$INTERPOSE" -c "$TMP/interpose.yaml" --concurrency "$WORKERS" --log-level warn >"$TMP/interpose.log" 2>&1 &
 PROXY_PID=$!
+STARTED+=("$PROXY_PID")
 python3 "$LIB" wait-port "$PROXY_PORT" 10 || die "Interpose did not start: $(tail -5 "$TMP/interpose.log")"
 
 # Both paths answer 200 over HTTP/2, and the proxy's certificate is its own (minted).

@@ -7,12 +7,12 @@
 # See tools/bench/README.md for how to run it and how to read the table.
 set -euo pipefail
 
+BENCH_NAME=run_mitm.sh
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
-LIB="$SCRIPT_DIR/benchlib.py"
+# shellcheck source=tools/bench/lib.sh
+. "$SCRIPT_DIR/lib.sh"
 
 ALL_TARGETS="direct,interpose,mitmdump,squid"
-DEFAULT_INTERPOSE="$REPO_ROOT/bazel-bin/source/exe/interpose"
 DEFAULT_MINT_BENCH="$REPO_ROOT/bazel-bin/tools/bench/mint_bench"
 
 INTERPOSE=""
@@ -54,10 +54,6 @@ Usage: tools/bench/run_mitm.sh [options]     (same as: tools/bench/run.sh --mitm
 EOF
 }
 
-die() { echo "run_mitm.sh: error: $*" >&2; exit 1; }
-warn() { echo "run_mitm.sh: warning: $*" >&2; }
-log() { echo "run_mitm.sh: $*" >&2; }
-
 while (($#)); do
   case "$1" in
     --mitm) shift ;;  # forwarded by run.sh; harmless here
@@ -85,54 +81,20 @@ while (($#)); do
 done
 
 # ---------------------------------------------------------------- arguments
-case "$DURATION" in
-  *[0-9]s) DUR_S="${DURATION%s}" ;;
-  *[0-9]m) DUR_S="$(( ${DURATION%m} * 60 ))" ;;
-  *) die "--duration must look like 10s or 1m (got '$DURATION')" ;;
-esac
+parse_duration "$DURATION"
 [[ "$DUR_S" =~ ^[0-9]+$ && "$DUR_S" -gt 0 ]] || die "bad --duration '$DURATION'"
-for n in "$CONNS_1K" "$CONNS_1M" "$NCPU"; do
-  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "expected a positive integer, got '$n'"
-done
-[[ -z "$OUT" ]] || OUT="$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
+positive_ints "$CONNS_1K" "$CONNS_1M" "$NCPU"
+[[ -z "$OUT" ]] || OUT="$(abs_out "$OUT")"
 [[ "$MINT_BENCH" == /* ]] || MINT_BENCH="$PWD/$MINT_BENCH"
-
-TARGETS=(direct)
-IFS=',' read -r -a _only <<<"$ONLY"
-for t in "${_only[@]}"; do
-  t="${t// /}"
-  case "$t" in
-    direct|"") ;;
-    interpose|mitmdump|squid) [[ " ${TARGETS[*]} " == *" $t "* ]] || TARGETS+=("$t") ;;
-    mitmproxy) [[ " ${TARGETS[*]} " == *" mitmdump "* ]] || TARGETS+=(mitmdump) ;;
-    *) die "unknown target '$t' in --only (known: $ALL_TARGETS)" ;;
-  esac
-done
+select_targets "$ONLY" "$ALL_TARGETS" mitmproxy=mitmdump
 
 # ---------------------------------------------------------------- tools
-need() {  # need CMD HINT
-  command -v "$1" >/dev/null 2>&1 || die "'$1' not found ($2)"
-}
 need python3 "install python3"
 need hey "Debian package 'hey'"
 need timeout "coreutils"
 need pgrep "Debian package 'procps'"
 need openssl "Debian package 'openssl'"
-[[ -x /usr/sbin/nginx ]] || die "/usr/sbin/nginx not found (Debian package 'nginx-light')"
-NGINX=/usr/sbin/nginx
-
-missing_target() {  # missing_target TARGET MESSAGE
-  if ((SKIP_MISSING)); then
-    warn "skipping $1: $2"
-    local keep=() x
-    for x in "${TARGETS[@]}"; do [[ "$x" == "$1" ]] || keep+=("$x"); done
-    TARGETS=("${keep[@]}")
-  else
-    die "$2 (use --only to leave $1 out, or --skip-missing)"
-  fi
-}
-
-has_target() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
+need_nginx
 
 MITMDUMP="$(command -v mitmdump 2>/dev/null || echo /usr/bin/mitmdump)"
 SQUID=/usr/sbin/squid
@@ -147,110 +109,18 @@ if has_target squid && ! "$SQUID" -v 2>/dev/null | grep -q -- '--with-openssl'; 
   missing_target squid "$SQUID was built without OpenSSL, so it cannot ssl-bump (install 'squid-openssl', not 'squid')"
 fi
 if has_target interpose; then
-  if [[ -z "$INTERPOSE" ]]; then
-    INTERPOSE="$DEFAULT_INTERPOSE"
-    if [[ ! -x "$INTERPOSE" ]] && ((!NO_BUILD)); then
-      if command -v bazel >/dev/null 2>&1; then
-        log "building Interpose: bazel build -c opt //source/exe:interpose"
-        (cd "$REPO_ROOT" && bazel build -c opt //source/exe:interpose) >&2 ||
-          warn "bazel build failed"
-      else
-        warn "bazel not found, cannot build Interpose"
-      fi
-    fi
-  fi
-  [[ "$INTERPOSE" == /* ]] || INTERPOSE="$PWD/$INTERPOSE"
+  resolve_interpose warn
   if [[ ! -x "$INTERPOSE" ]]; then
     missing_target interpose "Interpose binary not found or not executable: $INTERPOSE"
   fi
 fi
 
 # ---------------------------------------------------------------- temp dir & cleanup
-TMP="$(mktemp -d /tmp/interpose-bench-mitm.XXXXXX)"
-chmod 755 "$TMP"   # nginx workers (nobody) and squid kids (proxy) must reach it
+bench_tmpdir interpose-bench-mitm
+trap_err
 SQUID_NAME="ibmitm$$"
-STARTED=()         # pids of long-running processes we started
-
-descendants() {  # all descendants of $1, deepest first
-  local c
-  for c in $(pgrep -P "$1" 2>/dev/null || true); do
-    descendants "$c"
-    echo "$c"
-  done
-}
-
-proc_id() {  # "PID:STARTTIME" so that a recycled pid is never mistaken for ours
-  local st
-  st="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}')" || return 0
-  [[ -n "$st" ]] && echo "$1:$st"
-  true
-}
-
-stop_pid() {  # stop_pid PID [SIGNAL]: signal, wait up to 10 s, then SIGKILL the tree
-  local pid="$1" sig="${2:-TERM}" kids i
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kids="$(for i in $(descendants "$pid"); do proc_id "$i"; done)"
-  kill -s "$sig" "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null && [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]; then
-    warn "pid $pid did not exit on SIG$sig, killing"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-  for i in $kids; do  # leftovers only: same pid *and* same start time
-    [[ "$(proc_id "${i%%:*}")" == "$i" ]] && kill -KILL "${i%%:*}" 2>/dev/null
-  done
-  true
-}
-
-forget_pid() {
-  local keep=() x
-  for x in "${STARTED[@]}"; do [[ "$x" == "$1" ]] || keep+=("$x"); done
-  STARTED=("${keep[@]}")
-}
-
-cleanup() {
-  local rc=$? i
-  trap - EXIT INT TERM
-  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
-    stop_pid "${STARTED[$i]}"
-  done
-  rm -f /dev/shm/"$SQUID_NAME"-* /run/squid/"$SQUID_NAME"-* 2>/dev/null || true
-  if ((KEEP_TMP)); then
-    log "kept temp dir $TMP"
-  else
-    rm -rf "$TMP"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "run_mitm.sh: error: command failed (line $LINENO): $BASH_COMMAND" >&2' ERR
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-start_bg() {  # start_bg LOGNAME CMD...: run in background, sets BG_PID
-  local name="$1"; shift
-  # empty the log now: the child's own '>' happens after the fork, and a
-  # readiness check must not see the previous instance's lines meanwhile
-  : >"$TMP/$name.out"
-  "$@" >"$TMP/$name.out" 2>&1 &
-  BG_PID=$!
-  STARTED+=("$BG_PID")
-}
-
-alive_or_die() {  # alive_or_die PID NAME LOGFILE
-  if ! kill -0 "$1" 2>/dev/null; then
-    echo "---- $3" >&2; tail -n 30 "$3" >&2 || true
-    die "$2 exited during startup"
-  fi
-}
-
-{ read -r ORIGIN_PORT; read -r PROXY_PORT; } < <(python3 "$LIB" freeport 2)
-[[ -n "$ORIGIN_PORT" && -n "$PROXY_PORT" ]] || die "could not pick free ports"
+on_cleanup() { rm -f /dev/shm/"$SQUID_NAME"-* /run/squid/"$SQUID_NAME"-* 2>/dev/null || true; }
+pick_ports
 ORIGIN_HOST=localhost   # the CONNECT host; /etc/hosts must map it to 127.0.0.1
 ORIGIN_URL_BASE="https://$ORIGIN_HOST:$ORIGIN_PORT"
 
@@ -301,50 +171,13 @@ EOF
 
 # ---------------------------------------------------------------- origin: nginx (TLS)
 start_origin() {
-  local d="$TMP/nginx"
-  mkdir -p "$d/www" "$d/tmp"
-  head -c 1024 /dev/urandom >"$d/www/1k"
-  head -c 1048576 /dev/urandom >"$d/www/1m"
-  chmod -R a+rX "$d/www"
-  cat >"$d/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-master_process on;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 100000;
-  keepalive_timeout 300s;
-  client_body_temp_path $d/tmp/client_body;
-  proxy_temp_path $d/tmp/proxy;
-  fastcgi_temp_path $d/tmp/fastcgi;
-  uwsgi_temp_path $d/tmp/uwsgi;
-  scgi_temp_path $d/tmp/scgi;
-  server {
-    listen 127.0.0.1:$ORIGIN_PORT ssl;
-    server_name localhost;
+  start_nginx_origin " ssl" $'  sendfile on;\n  tcp_nopush on;\n' "    server_name localhost;
     ssl_certificate $TMP/origin.pem;
     ssl_certificate_key $TMP/origin.key;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache shared:bench:10m;
-    root $d/www;
-    default_type application/octet-stream;
-    location / { }
-  }
-}
-EOF
-  start_bg nginx "$NGINX" -c "$d/nginx.conf" -p "$d" -e "$d/error.log"
-  ORIGIN_PID=$BG_PID
-  python3 "$LIB" wait-port "$ORIGIN_PORT" 10 || { alive_or_die "$ORIGIN_PID" nginx "$TMP/nginx.out"; die "nginx did not listen on $ORIGIN_PORT"; }
-  local n
-  n="$(python3 "$LIB" fetch - "$ORIGIN_URL_BASE/1k" 10 "$TMP/origin-ca.pem")" || die "origin /1k not served over TLS"
-  [[ "$n" == 1024 ]] || die "origin /1k returned $n bytes"
-  n="$(python3 "$LIB" fetch - "$ORIGIN_URL_BASE/1m" 10 "$TMP/origin-ca.pem")" || die "origin /1m not served over TLS"
-  [[ "$n" == 1048576 ]] || die "origin /1m returned $n bytes"
+" 1k 1m
+  check_origin "$ORIGIN_URL_BASE" "$TMP/origin-ca.pem" " over TLS"
 }
 
 # ---------------------------------------------------------------- proxies
@@ -354,14 +187,12 @@ EOF
 # shows the proxy really intercepts (a blind tunnel would show the origin's
 # certificate, which does not chain to the proxy CA).
 
-wait_proxy_ready() {  # NAME LOGFILE PROXY_CA_FILE
-  python3 "$LIB" wait-port "$PROXY_PORT" 30 || { alive_or_die "$PROXY_PID" "$1" "$2"; die "$1 did not listen on $PROXY_PORT"; }
-  python3 "$LIB" fetch "127.0.0.1:$PROXY_PORT" "$ORIGIN_URL_BASE/1k" 30 "$3" >/dev/null ||
-    { echo "---- $2" >&2; tail -n 30 "$2" >&2 || true; die "$1 does not intercept HTTPS requests"; }
+proxy_ready() {  # NAME LOGFILE PROXY_CA_FILE
+  wait_proxy_ready "$1" "$2" "$ORIGIN_URL_BASE/1k" "$3" "does not intercept HTTPS requests"
 }
 
 start_interpose() {  # WORKERS
-  local cfg="$TMP/interpose.yaml" log="$TMP/interpose.out" i
+  local cfg="$TMP/interpose.yaml"
   cat >"$cfg" <<EOF
 cert_providers:
   - name: ca
@@ -380,15 +211,8 @@ listeners:
                   config: { upstream_tls: { ca_file: $TMP/origin-ca.pem } }
       - filters: [ { name: http_connection_manager } ]
 EOF
-  start_bg interpose "$INTERPOSE" -c "$cfg" --concurrency "$1"
-  PROXY_PID=$BG_PID
-  for ((i = 0; i < 300; i++)); do
-    grep -q "listening on" "$log" 2>/dev/null && break
-    alive_or_die "$PROXY_PID" interpose "$log"
-    sleep 0.1
-  done
-  grep -q "listening on" "$log" || die "interpose did not print 'listening on' within 30 s"
-  wait_proxy_ready interpose "$log" "$TMP/ca/ca.pem"
+  start_interpose_with "$cfg" --concurrency "$1"
+  proxy_ready interpose "$TMP/interpose.out" "$TMP/ca/ca.pem"
 }
 
 start_mitmdump() {
@@ -402,7 +226,7 @@ start_mitmdump() {
     --set ssl_verify_upstream_trusted_ca="$TMP/origin-ca.pem" \
     --set connection_strategy=lazy
   PROXY_PID=$BG_PID
-  wait_proxy_ready mitmdump "$TMP/mitmdump.out" "$d/mitmproxy-ca-cert.pem"
+  proxy_ready mitmdump "$TMP/mitmdump.out" "$d/mitmproxy-ca-cert.pem"
 }
 
 start_squid() {  # WORKERS
@@ -444,26 +268,13 @@ EOF
     alive_or_die "$PROXY_PID" squid "$d/cache.log"
     sleep 0.1
   done
-  wait_proxy_ready squid "$d/cache.log" "$TMP/squid-ca.pem"
-}
-
-stop_proxy() {
-  stop_pid "$PROXY_PID"
-  forget_pid "$PROXY_PID"
-  PROXY_PID=""
-  # the next instance reuses the port; make sure it is free (squid kids)
-  local i
-  for ((i = 0; i < 50; i++)); do
-    python3 "$LIB" wait-port "$PROXY_PORT" 0.05 || break
-    sleep 0.1
-  done
+  proxy_ready squid "$d/cache.log" "$TMP/squid-ca.pem"
 }
 
 # ---------------------------------------------------------------- load
 RESULTS="$TMP/results.tsv"
 : >"$RESULTS"
 declare -A DIRECT_RPS=()
-HEY_TIMEOUT=$((DUR_S + 60))
 WARMUP_S=1
 
 # cases: 1k (keep-alive), 1k-new (a new client connection, CONNECT and TLS
@@ -471,11 +282,11 @@ WARMUP_S=1
 case_conns() { [[ "$1" == 1m ]] && echo "$CONNS_1M" || echo "$CONNS_1K"; }
 case_size() { [[ "$1" == 1m ]] && echo 1048576 || echo 1024; }
 case_path() { [[ "$1" == 1m ]] && echo /1m || echo /1k; }
-case_flags() { [[ "$1" == 1k-new ]] && echo -disable-keepalive || true; }
+case_flags() { if [[ "$1" == 1k-new ]]; then echo -disable-keepalive; fi; }
 
 run_case() {  # TARGET WORKERS CASE MEASURE_PID|-
   local target="$1" workers="$2" c="$3" mpid="$4"
-  local conns size url tag heyout mon monpid row rps px=() flags=()
+  local conns size url tag heyout mon px=() flags=()
   conns="$(case_conns "$c")"; size="$(case_size "$c")"
   url="$ORIGIN_URL_BASE$(case_path "$c")"
   read -r -a flags <<<"$(case_flags "$c")"
@@ -488,34 +299,12 @@ run_case() {  # TARGET WORKERS CASE MEASURE_PID|-
   timeout -k 5 30 hey -z "${WARMUP_S}s" -c "$conns" -t 0 "${flags[@]}" "${px[@]}" "$url" >/dev/null 2>&1 ||
     warn "$target $c: warm-up failed"
 
-  monpid=""
-  if [[ "$mpid" != - ]]; then
-    python3 "$LIB" monitor "$mpid" "$mon" 0.2 &
-    monpid=$!
-    STARTED+=("$monpid")
-    sleep 0.1
-  fi
-  local rc=0 heypid
-  timeout -k 5 "$HEY_TIMEOUT" hey -z "${DUR_S}s" -c "$conns" -t 0 "${flags[@]}" "${px[@]}" "$url" >"$heyout" 2>&1 &
-  heypid=$!
-  STARTED+=("$heypid")
-  wait "$heypid" || rc=$?
-  forget_pid "$heypid"
-  if [[ -n "$monpid" ]]; then
-    kill -TERM "$monpid" 2>/dev/null || true
-    wait "$monpid" 2>/dev/null || true
-    forget_pid "$monpid"
-  fi
-  ((rc == 0)) || warn "$target $c: hey exited with status $rc (see $heyout with --keep-tmp)"
-
-  row="$(python3 "$LIB" row "$target" "$workers" "$c" "$conns" "$size" "$heyout" \
-           "$([[ -n "$monpid" ]] && echo "$mon" || echo -)" "${DIRECT_RPS[$c]:--}")" ||
-    die "could not parse hey output for $target $c: $(head -c 500 "$heyout")"
-  rps="${row##*$'\t'}"
-  row="${row%$'\t'*}"
-  [[ "$target" == direct* ]] && DIRECT_RPS[$c]="$rps"
-  printf '%s\n' "$row" >>"$RESULTS"
-  printf '%s\n' "$row" | awk -F'\t' '{printf "  %-10s w=%-3s %-6s c=%-3s %9s req/s  p50 %6s ms  p99 %6s ms  %8s MB/s  err %s  rss %s MiB  cpu %s us/req  x%s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12}' >&2
+  hey_measured "$target $c" "$heyout" "$mon" "$mpid" -c "$conns" -t 0 "${flags[@]}" "${px[@]}" "$url"
+  hey_row "$target" "$workers" "$c" "$conns" "$size" "$heyout" \
+    "$([[ "$mpid" != - ]] && echo "$mon" || echo -)" "${DIRECT_RPS[$c]:--}"
+  [[ "$target" == direct* ]] && DIRECT_RPS[$c]="$ROW_RPS"
+  printf '%s\n' "$ROW" >>"$RESULTS"
+  printf '%s\n' "$ROW" | awk -F'\t' '{printf "  %-10s w=%-3s %-6s c=%-3s %9s req/s  p50 %6s ms  p99 %6s ms  %8s MB/s  err %s  rss %s MiB  cpu %s us/req  x%s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12}' >&2
 }
 
 # ---------------------------------------------------------------- minting benchmark
@@ -548,13 +337,13 @@ run_mint_bench() {
 # ---------------------------------------------------------------- environment header
 env_header() {
   local cpu kern
-  cpu="$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo 2>/dev/null || true)"
+  cpu="$(cpu_model)"
   kern="$(uname -r)"
   echo "- mode: HTTPS interception (MITM); all on 127.0.0.1"
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); host: ${NCPU} cores for workers, $(nproc) online ($cpu), Linux $kern"
   echo "- load: hey $(dpkg-query -W -f='${Version}' hey 2>/dev/null || echo '?'), -z ${DUR_S}s -t 0, https://localhost:PORT/...; 1k: -c $CONNS_1K keep-alive; 1k-new: -c $CONNS_1K -disable-keepalive (CONNECT + TLS handshake per request); 1m: -c $CONNS_1M keep-alive"
   echo "- origin: nginx $($NGINX -v 2>&1 | sed 's|.*nginx/||'), TLS 1.2/1.3 with an ECDSA P-256 certificate, worker_processes 1, access_log off"
-  has_target interpose && echo "- interpose: $INTERPOSE ($(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no git rev')), tls_intercept + router with upstream_tls"
+  has_target interpose && echo "- interpose: $INTERPOSE ($(git_rev)), tls_intercept + router with upstream_tls"
   has_target mitmdump && echo "- mitmdump: mitmproxy $("$MITMDUMP" --version 2>/dev/null | awk '/^Mitmproxy:/{print $2; exit}') (one Python process; no worker knob), upstream verified against the origin CA"
   has_target squid && echo "- squid: $("$SQUID" -v 2>/dev/null | awk '/Version/{print $NF; exit}') ssl-bump (bump all, ECDSA P-256 CA, security_file_certgen; no cache; workers N = SMP kids + coordinator + master + certgen helpers)"
   true

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "api/interpose/registry.h"
-#include "test/filters/http/header_rewrite/fake_callbacks.h"
+#include "test/http/fake_filter_callbacks.h"
 
 namespace interpose::header_rewrite {
 namespace {

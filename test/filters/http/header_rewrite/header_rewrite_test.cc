@@ -5,14 +5,14 @@
 #include <memory>
 #include <string>
 
-#include "test/filters/http/header_rewrite/fake_callbacks.h"
+#include "test/http/fake_filter_callbacks.h"
 
 namespace interpose::header_rewrite {
 namespace {
 
 using testing::configNode;
 using testing::dump;
-using testing::FakeCallbacks;
+using testing::FakeFilterCallbacks;
 using testing::FakeRoute;
 using testing::request;
 
@@ -23,7 +23,7 @@ struct Stream {
   }
   std::shared_ptr<const RewriteConfig> config;
   HeaderRewriteFilter filter;
-  FakeCallbacks callbacks;
+  FakeFilterCallbacks callbacks{"header_rewrite"};
 };
 
 TEST(HeaderRewriteTest, RequestEditsRunInOrderRemoveRenameSetAdd) {

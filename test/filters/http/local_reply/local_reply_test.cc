@@ -6,12 +6,12 @@
 #include <string>
 
 #include "api/interpose/registry.h"
-#include "test/filters/http/local_reply/fake_callbacks.h"
+#include "test/http/fake_filter_callbacks.h"
 
 namespace interpose::local_reply {
 namespace {
 
-using testing::FakeDecoderCallbacks;
+using testing::FakeFilterCallbacks;
 using testing::FakeRoute;
 
 const HttpFilterFactory& factory() {
@@ -34,7 +34,7 @@ HeaderMap request(std::string_view method = "GET") {
 }
 
 // Runs one request through a filter made from `chain_config`, with `callbacks`.
-FilterHeadersStatus decode(const std::string& chain_config, FakeDecoderCallbacks& callbacks,
+FilterHeadersStatus decode(const std::string& chain_config, FakeFilterCallbacks& callbacks,
                            std::string_view method = "GET") {
   std::unique_ptr<HttpFilter> filter = factory().create(configNode(chain_config))();
   filter->setDecoderFilterCallbacks(callbacks);
@@ -49,66 +49,66 @@ TEST(LocalReplyFilterTest, RegisteredNotTerminal) {
 
 TEST(LocalReplyFilterTest, WithoutConfigRequestsPass) {
   for (const char* config : {"", "{}"}) {
-    FakeDecoderCallbacks cb;
+    FakeFilterCallbacks cb{"local_reply"};
     EXPECT_EQ(decode(config, cb), FilterHeadersStatus::Continue);
-    EXPECT_EQ(cb.replies_, 0);
+    EXPECT_EQ(cb.local_replies, 0);
   }
 }
 
 TEST(LocalReplyFilterTest, ChainConfigReplies) {
-  FakeDecoderCallbacks cb;
+  FakeFilterCallbacks cb{"local_reply"};
   EXPECT_EQ(decode("{ status: 403, headers: { x-blocked: yes }, body: no, details: blocked_tracker }", cb),
             FilterHeadersStatus::StopIteration);
-  ASSERT_EQ(cb.replies_, 1);
-  EXPECT_EQ(cb.reply_.status, 403);
-  EXPECT_EQ(cb.reply_.body, "no");
-  EXPECT_EQ(cb.reply_.headers.getOr("x-blocked"), "yes");
-  EXPECT_EQ(cb.reply_.details, "blocked_tracker");
+  ASSERT_EQ(cb.local_replies, 1);
+  EXPECT_EQ(cb.last_reply.status, 403);
+  EXPECT_EQ(cb.last_reply.body, "no");
+  EXPECT_EQ(cb.last_reply.headers.getOr("x-blocked"), "yes");
+  EXPECT_EQ(cb.last_reply.details, "blocked_tracker");
 }
 
 TEST(LocalReplyFilterTest, DetailsDefault) {
-  FakeDecoderCallbacks cb;
+  FakeFilterCallbacks cb{"local_reply"};
   decode("status: 404", cb);
-  EXPECT_EQ(cb.reply_.details, "local_reply");
+  EXPECT_EQ(cb.last_reply.details, "local_reply");
 }
 
 TEST(LocalReplyFilterTest, RouteConfigReplacesChainConfig) {
   FakeRoute route;
-  route.configs_["local_reply"] = factory().createRouteConfig(configNode("{ status: 200, body: mocked }"));
-  FakeDecoderCallbacks cb;
-  cb.route_ = &route;
+  route.setConfig("local_reply", factory().createRouteConfig(configNode("{ status: 200, body: mocked }")));
+  FakeFilterCallbacks cb{"local_reply"};
+  cb.current_route = &route;
   EXPECT_EQ(decode("{ status: 403, body: blocked }", cb), FilterHeadersStatus::StopIteration);
-  EXPECT_EQ(cb.reply_.status, 200);
-  EXPECT_EQ(cb.reply_.body, "mocked");
+  EXPECT_EQ(cb.last_reply.status, 200);
+  EXPECT_EQ(cb.last_reply.body, "mocked");
 
   // A route without config for this filter gets the chain's reply.
   FakeRoute other;
-  FakeDecoderCallbacks cb2;
-  cb2.route_ = &other;
+  FakeFilterCallbacks cb2{"local_reply"};
+  cb2.current_route = &other;
   decode("{ status: 403, body: blocked }", cb2);
-  EXPECT_EQ(cb2.reply_.status, 403);
+  EXPECT_EQ(cb2.last_reply.status, 403);
 }
 
 TEST(LocalReplyFilterTest, EmptyRouteConfigTurnsTheReplyOff) {
   FakeRoute route;
-  route.configs_["local_reply"] = factory().createRouteConfig(configNode("{}"));
-  FakeDecoderCallbacks cb;
-  cb.route_ = &route;
+  route.setConfig("local_reply", factory().createRouteConfig(configNode("{}")));
+  FakeFilterCallbacks cb{"local_reply"};
+  cb.current_route = &route;
   EXPECT_EQ(decode("status: 403", cb), FilterHeadersStatus::Continue);
-  EXPECT_EQ(cb.replies_, 0);
+  EXPECT_EQ(cb.local_replies, 0);
 }
 
 TEST(LocalReplyFilterTest, ConfigIsLookedUpUnderTheFiltersOwnName) {
   // The same filter listed twice in a chain, under different names: each sees its own.
   FakeRoute route;
-  route.configs_["mock_b"] = factory().createRouteConfig(configNode("{ status: 201 }"));
-  FakeDecoderCallbacks cb;
-  cb.route_ = &route;
-  cb.filter_name_ = "mock_a";
+  route.setConfig("mock_b", factory().createRouteConfig(configNode("{ status: 201 }")));
+  FakeFilterCallbacks cb{"local_reply"};
+  cb.current_route = &route;
+  cb.filter_name = "mock_a";
   EXPECT_EQ(decode("", cb), FilterHeadersStatus::Continue);
-  cb.filter_name_ = "mock_b";
+  cb.filter_name = "mock_b";
   EXPECT_EQ(decode("", cb), FilterHeadersStatus::StopIteration);
-  EXPECT_EQ(cb.reply_.status, 201);
+  EXPECT_EQ(cb.last_reply.status, 201);
 }
 
 TEST(LocalReplyFilterTest, RouteConfigErrorsCarryTheirLocation) {
@@ -126,12 +126,12 @@ TEST(LocalReplyFilterTest, RouteConfigErrorsCarryTheirLocation) {
 }
 
 TEST(LocalReplyFilterTest, ConnectIsBlockedButNotMockedAsOpen) {
-  FakeDecoderCallbacks blocked;
+  FakeFilterCallbacks blocked{"local_reply"};
   EXPECT_EQ(decode("status: 403", blocked, "CONNECT"), FilterHeadersStatus::StopIteration);
-  EXPECT_EQ(blocked.reply_.status, 403);
-  FakeDecoderCallbacks mocked;
+  EXPECT_EQ(blocked.last_reply.status, 403);
+  FakeFilterCallbacks mocked{"local_reply"};
   EXPECT_EQ(decode("status: 200", mocked, "CONNECT"), FilterHeadersStatus::Continue);
-  EXPECT_EQ(mocked.replies_, 0);
+  EXPECT_EQ(mocked.local_replies, 0);
 }
 
 }  // namespace

@@ -3,12 +3,12 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include "test/filters/http/rate_limit/fake_callbacks.h"
+#include "test/http/fake_filter_callbacks.h"
 
 namespace interpose::rate_limit {
 namespace {
 
-using testing::FakeDecoderCallbacks;
+using testing::FakeFilterCallbacks;
 using testing::FakeRoute;
 
 std::shared_ptr<RateLimiter> limiter(const std::string& yaml) {
@@ -19,14 +19,14 @@ std::shared_ptr<RateLimiter> limiter(const std::string& yaml) {
 // One stream through the filter: its callbacks, request and the filter itself.
 struct Stream {
   explicit Stream(std::shared_ptr<RateLimiter> l, std::string client = "10.0.0.1:5555") : filter(std::move(l)) {
-    cb.connection_.remote_address = std::move(client);
-    cb.request_.add(":method", "GET");
-    cb.request_.add(":scheme", "http");
-    cb.request_.add(":authority", "example.com");
-    cb.request_.add(":path", "/");
+    cb.connection.remote_address = std::move(client);
+    cb.request.add(":method", "GET");
+    cb.request.add(":scheme", "http");
+    cb.request.add(":authority", "example.com");
+    cb.request.add(":path", "/");
     filter.setDecoderFilterCallbacks(cb);
   }
-  FilterHeadersStatus decode() { return filter.decodeHeaders(cb.request_, true); }
+  FilterHeadersStatus decode() { return filter.decodeHeaders(cb.request, true); }
   HeaderMap respond() {
     HeaderMap response;
     response.add(":status", "200");
@@ -34,7 +34,7 @@ struct Stream {
     return response;
   }
 
-  FakeDecoderCallbacks cb;
+  FakeFilterCallbacks cb{"rate_limit"};
   RateLimitFilter filter;
 };
 
@@ -43,23 +43,23 @@ TEST(RateLimitFilterTest, RejectsWith429AndHeadersAfterTheBurst) {
   for (int i = 0; i < 3; ++i) {
     Stream s(l);
     EXPECT_EQ(s.decode(), FilterHeadersStatus::Continue);
-    EXPECT_EQ(s.cb.replies_, 0);
+    EXPECT_EQ(s.cb.local_replies, 0);
     // Off by default.
     EXPECT_FALSE(s.respond().has("ratelimit-remaining"));
   }
   Stream s(l);
   EXPECT_EQ(s.decode(), FilterHeadersStatus::StopIteration);
-  ASSERT_EQ(s.cb.replies_, 1);
-  EXPECT_EQ(s.cb.reply_.status, 429);
-  EXPECT_EQ(s.cb.reply_.body, "rate limit exceeded\n");
-  EXPECT_EQ(s.cb.reply_.details, "local_rate_limited");
-  const HeaderMap& h = s.cb.reply_.headers;
+  ASSERT_EQ(s.cb.local_replies, 1);
+  EXPECT_EQ(s.cb.last_reply.status, 429);
+  EXPECT_EQ(s.cb.last_reply.body, "rate limit exceeded\n");
+  EXPECT_EQ(s.cb.last_reply.details, "local_rate_limited");
+  const HeaderMap& h = s.cb.last_reply.headers;
   EXPECT_EQ(h.getOr("retry-after"), "1");
   EXPECT_EQ(h.getOr("ratelimit-limit"), "3");
   EXPECT_EQ(h.getOr("ratelimit-remaining"), "0");
   EXPECT_EQ(h.getOr("ratelimit-reset"), "1");
   EXPECT_EQ(h.getOr("ratelimit-policy"), "10;w=1;burst=3");
-  EXPECT_TRUE(s.cb.info_.response_flags & response_flags::kRateLimited);
+  EXPECT_TRUE(s.cb.info.response_flags & response_flags::kRateLimited);
 
   // Another client has its own bucket.
   Stream other(l, "10.0.0.2:5555");
@@ -72,10 +72,10 @@ TEST(RateLimitFilterTest, RetryAfterRoundsUpToWholeSeconds) {
   Stream(l).decode();
   Stream s(l);
   s.decode();
-  ASSERT_EQ(s.cb.replies_, 1);
+  ASSERT_EQ(s.cb.local_replies, 1);
   // One token every 30 s.
-  EXPECT_EQ(s.cb.reply_.headers.getOr("retry-after"), "30");
-  EXPECT_EQ(s.cb.reply_.headers.getOr("ratelimit-policy"), "2;w=60");
+  EXPECT_EQ(s.cb.last_reply.headers.getOr("retry-after"), "30");
+  EXPECT_EQ(s.cb.last_reply.headers.getOr("ratelimit-policy"), "2;w=60");
 }
 
 TEST(RateLimitFilterTest, ResponseHeadersWhenAsked) {
@@ -94,22 +94,22 @@ TEST(RateLimitFilterTest, DryRunPassesAndSetsNoFlag) {
   for (int i = 0; i < 5; ++i) {
     Stream s(l);
     EXPECT_EQ(s.decode(), FilterHeadersStatus::Continue);
-    EXPECT_EQ(s.cb.replies_, 0);
-    EXPECT_EQ(s.cb.info_.response_flags, 0u);
+    EXPECT_EQ(s.cb.local_replies, 0);
+    EXPECT_EQ(s.cb.info.response_flags, 0u);
   }
 }
 
 TEST(RateLimitFilterTest, PerRouteConfigReplacesTheFilterConfig) {
   auto l = limiter("{ rate: 100/s }");
   FakeRoute strict;
-  strict.configs_["rate_limit"] = std::make_shared<RateLimitRouteConfig>(limiter("{ rate: 1/h }"));
+  strict.setConfig("rate_limit", std::make_shared<RateLimitRouteConfig>(limiter("{ rate: 1/h }")));
   Stream first(l);
-  first.cb.route_ = &strict;
+  first.cb.current_route = &strict;
   EXPECT_EQ(first.decode(), FilterHeadersStatus::Continue);
   Stream second(l);
-  second.cb.route_ = &strict;
+  second.cb.current_route = &strict;
   EXPECT_EQ(second.decode(), FilterHeadersStatus::StopIteration);
-  EXPECT_EQ(second.cb.reply_.headers.getOr("ratelimit-policy"), "1;w=3600");
+  EXPECT_EQ(second.cb.last_reply.headers.getOr("ratelimit-policy"), "1;w=3600");
   // Other routes keep the filter's own limit.
   Stream loose(l);
   EXPECT_EQ(loose.decode(), FilterHeadersStatus::Continue);
@@ -122,12 +122,12 @@ TEST(RateLimitFilterTest, DelayHoldsTheRequestThenContinues) {
   Stream second(l);
   auto start = Clock::now();
   EXPECT_EQ(second.decode(), FilterHeadersStatus::StopIteration);
-  EXPECT_EQ(second.cb.replies_, 0);
-  EXPECT_EQ(second.cb.continued_, 0);
-  second.cb.worker_.io_.run_for(std::chrono::seconds(2));
-  EXPECT_EQ(second.cb.continued_, 1);
+  EXPECT_EQ(second.cb.local_replies, 0);
+  EXPECT_EQ(second.cb.continue_decoding_calls, 0);
+  second.cb.worker().ioContext().run_for(std::chrono::seconds(2));
+  EXPECT_EQ(second.cb.continue_decoding_calls, 1);
   EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(40));
-  EXPECT_EQ(second.cb.info_.response_flags, 0u);
+  EXPECT_EQ(second.cb.info.response_flags, 0u);
 }
 
 TEST(RateLimitFilterTest, DelayBeyondMaxDelayRejects) {
@@ -135,8 +135,8 @@ TEST(RateLimitFilterTest, DelayBeyondMaxDelayRejects) {
   Stream(l).decode();
   Stream s(l);
   EXPECT_EQ(s.decode(), FilterHeadersStatus::StopIteration);
-  ASSERT_EQ(s.cb.replies_, 1);
-  EXPECT_EQ(s.cb.reply_.status, 429);
+  ASSERT_EQ(s.cb.local_replies, 1);
+  EXPECT_EQ(s.cb.last_reply.status, 429);
 }
 
 TEST(RateLimitFilterTest, DestroyCancelsTheDelay) {
@@ -145,8 +145,8 @@ TEST(RateLimitFilterTest, DestroyCancelsTheDelay) {
   Stream s(l);
   EXPECT_EQ(s.decode(), FilterHeadersStatus::StopIteration);
   s.filter.onDestroy();
-  s.cb.worker_.io_.run_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(s.cb.continued_, 0);
+  s.cb.worker().ioContext().run_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(s.cb.continue_decoding_calls, 0);
 }
 
 TEST(ThrottledLogTest, OneLineAnIntervalWithACount) {

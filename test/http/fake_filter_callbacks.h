@@ -1,26 +1,36 @@
 #pragma once
 
+// Test doubles for HTTP filter unit tests: the callbacks a filter gets from the filter
+// manager (both directions, one stream), a route with per-filter configs, a worker, and
+// small helpers to build configs and requests.
+
 #include <yaml-cpp/yaml.h>
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "api/interpose/config_node.h"
 #include "api/interpose/http_filter.h"
 #include "api/interpose/route.h"
 
-namespace interpose::header_rewrite::testing {
+namespace interpose::testing {
 
 // A ConfigNode for `yaml`, placed where a filter's config sits in a real config file.
 inline ConfigNode configNode(const std::string& yaml) {
   return ConfigNode(YAML::Load(yaml), "http_filters[0].config", std::make_shared<const std::string>("test.yaml"));
 }
 
+// A worker with its own io_context; tests run it (worker().ioContext().run_for(...)) to
+// fire the timers a filter armed.
 class FakeWorker : public Worker {
  public:
   boost::asio::io_context& ioContext() override { return io_; }
@@ -34,7 +44,7 @@ class FakeWorker : public Worker {
 // A route with per-filter configs, as the connection manager's route table would match.
 class FakeRoute : public Route {
  public:
-  explicit FakeRoute(std::string name) : name_(std::move(name)) {}
+  explicit FakeRoute(std::string name = "vh/route") : name_(std::move(name)) {}
   const std::string& name() const override { return name_; }
   const RouteSpecificFilterConfig* perFilterConfig(std::string_view filter_name) const override {
     auto it = configs_.find(std::string(filter_name));
@@ -50,11 +60,19 @@ class FakeRoute : public Route {
 };
 
 // Both directions' callbacks of one filter in one stream, recording what the filter asks
-// for. The stream's StreamInfo points at `request` and the response once they exist, as
-// the filter manager's does.
-class FakeCallbacks : public DecoderFilterCallbacks, public EncoderFilterCallbacks {
+// for. The stream's StreamInfo points at `connection`, and at `request` and the response
+// once they exist (through decode() and encode()), as the filter manager's does. The
+// filters under test are not terminal: encoding a response of their own aborts.
+class FakeFilterCallbacks : public DecoderFilterCallbacks, public EncoderFilterCallbacks {
  public:
-  FakeCallbacks() {
+  struct LocalReply {
+    int status = 0;
+    std::string body;
+    HeaderMap headers;
+    std::string details;
+  };
+
+  explicit FakeFilterCallbacks(std::string name = "filter") : filter_name(std::move(name)) {
     connection.remote_address = "192.0.2.7:40000";
     connection.local_address = "127.0.0.1:8080";
     connection.listener_name = "proxy";
@@ -64,13 +82,17 @@ class FakeCallbacks : public DecoderFilterCallbacks, public EncoderFilterCallbac
     info.start_time = std::chrono::system_clock::now();
     info.start = StreamInfo::Clock::now();
   }
+  FakeFilterCallbacks(const FakeFilterCallbacks&) = delete;
+  FakeFilterCallbacks& operator=(const FakeFilterCallbacks&) = delete;
 
   // StreamFilterCallbacks.
   const ConnectionInfo& connectionInfo() const override { return connection; }
   StreamInfo& streamInfo() override { return info; }
   Worker& worker() override { return worker_; }
-  void sendLocalReply(int status, std::string_view body, const HeaderMap&, std::string_view details) override {
-    local_replies.push_back({status, std::string(body), std::string(details)});
+  void sendLocalReply(int status, std::string_view body, const HeaderMap& headers,
+                      std::string_view details) override {
+    ++local_replies;
+    last_reply = LocalReply{status, std::string(body), headers, std::string(details)};
   }
   void resetStream(std::string_view reason) override { resets.emplace_back(reason); }
   uint32_t bufferLimit() const override { return 1 << 20; }
@@ -113,23 +135,18 @@ class FakeCallbacks : public DecoderFilterCallbacks, public EncoderFilterCallbac
     return filter.encodeHeaders(*response, end_stream);
   }
 
-  struct LocalReply {
-    int status;
-    std::string body;
-    std::string details;
-  };
-
   ConnectionInfo connection;
   StreamInfo info;
   HeaderMap request;
   std::unique_ptr<HeaderMap> response;
-  std::string filter_name = "header_rewrite";
+  std::string filter_name;
   const Route* current_route = nullptr;
   std::function<const Route*(const HeaderMap&)> rematch;
   int route_cache_clears = 0;
   int continue_decoding_calls = 0;
   int continue_encoding_calls = 0;
-  std::vector<LocalReply> local_replies;
+  int local_replies = 0;   // sendLocalReply() calls
+  LocalReply last_reply;   // the latest of them
   std::vector<std::string> resets;
 
  private:
@@ -155,4 +172,4 @@ inline std::string dump(const HeaderMap& headers) {
   return out;
 }
 
-}  // namespace interpose::header_rewrite::testing
+}  // namespace interpose::testing
