@@ -224,7 +224,7 @@ done
 # ---------------------------------------------------------------- table
 {
   echo "h2load -c $CLIENTS -m $STREAMS -D ${DUR}s; nginx 1 worker (TLS, http2); Interpose --concurrency $WORKERS" \
-       "(transparent TLS, ALPN h2 downstream, HTTP/1.1 + TLS upstream); $(nproc) CPUs, all on loopback"
+       "(transparent TLS, ALPN h2 downstream, TLS upstream with ALPN h2 offered: HTTP/2 to this origin); $(nproc) CPUs, all on loopback"
   echo
   echo "| case | target | req/s | vs direct | CPU us/req | RSS after warm-up MiB | RSS at end MiB | peak RSS (VmHWM) MiB | failed |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
