@@ -489,6 +489,22 @@ class Http2CurlTest(Http2Base):
         self.assertEqual(echo["body_length"], len(body))
         self.assertEqual(echo["body_sha256"], sha256(body))
 
+    def test_expect_100_continue_is_answered_by_the_proxy(self):
+        # curl waits up to --expect100-timeout for a 100 before sending the body; the proxy
+        # answers it at once and does not forward Expect to the origin.
+        path = os.path.join(harness.tmpdir("expect"), "body")
+        with open(path, "wb") as f:
+            f.write(b"x" * 200000)
+        start = time.monotonic()
+        r, version, code = self.curl_h2("/echo", "--data-binary", "@" + path, "-H", "Expect: 100-continue",
+                                        "--expect100-timeout", "5")
+        elapsed = time.monotonic() - start
+        self.assertEqual((r.returncode, version, code), (0, "2", "200"), r.stderr)
+        echo = harness.json.loads(r.body)
+        self.assertEqual(echo["body_length"], 200000)
+        self.assertNotIn("expect", [k.lower() for k, _ in echo["headers"]])
+        self.assertLess(elapsed, 4, "the client waited for a 100 Continue that never came")
+
     def test_head(self):
         r, version, code = self.curl_h2("/bytes?n=12345", "-I")
         self.assertEqual((r.returncode, version, code), (0, "2", "200"), r.stderr)

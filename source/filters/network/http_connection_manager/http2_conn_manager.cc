@@ -68,6 +68,16 @@ class Http2ConnectionManager::Stream : public http::StreamEncoder {
       h.set("cookie", cookies);
     }
     if (!parent_.config_->via.empty()) h.add("via", str::cat("2 ", parent_.config_->via));
+    if (h.has("expect")) {
+      // As on HTTP/1.1: we take the body whatever the origin would say, so say so now.
+      if (str::equalsIgnoreCase(h.getOr("expect"), "100-continue") && !end_stream) {
+        static const std::string kStatus = ":status";
+        static const std::string kContinue = "100";
+        nghttp2_nv nv = makeNv(kStatus, kContinue);
+        nghttp2_submit_headers(parent_.session_, NGHTTP2_FLAG_NONE, id_, nullptr, &nv, 1, nullptr);
+      }
+      h.remove("expect");
+    }
     std::string_view method = h.method();
     if (method.empty() || h.authority().empty() || h.path().empty() || h.scheme().empty()) {
       if (method == "CONNECT") {
