@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "api/interpose/strings.h"
+#include "source/exe/args.h"
 #include "source/tls/ca_files.h"
 #include "source/tls/ca_generator.h"
 #include "source/tls/openssl_util.h"
@@ -60,25 +61,9 @@ int64_t nowUnix() {
 
 // Parses options after the command; returns 0 to continue, else an exit code.
 int parseArgs(int argc, char** argv, CaArgs& args) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_inline = false;
-    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_inline = true;
-    }
-    auto next = [&](std::string& out) {
-      if (has_inline) {
-        out = value;
-      } else if (i + 1 < argc) {
-        out = argv[++i];
-      } else {
-        return false;
-      }
-      return !out.empty();
-    };
+  for (ArgReader options(argc, argv, 1); options.next();) {
+    const std::string& arg = options.name();
+    auto next = [&](std::string& out) { return options.value(out, /*non_empty=*/true); };
     const bool init = args.command == "init";
     const bool exporting = args.command == "export";
     if (arg == "--dir") {

@@ -10,6 +10,7 @@
 #include "api/interpose/strings.h"
 #include "source/common/logger.h"
 #include "source/config/server_config.h"
+#include "source/exe/args.h"
 #include "source/exe/ca_command.h"
 #include "source/exe/version.h"
 #include "source/server/server.h"
@@ -50,24 +51,9 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::string mode = "serve";
   unsigned concurrency = std::max(1u, std::thread::hardware_concurrency());
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_inline = false;
-    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_inline = true;
-    }
-    auto next = [&](std::string& out) {
-      if (has_inline) {
-        out = value;
-        return true;
-      }
-      if (i + 1 >= argc) return false;
-      out = argv[++i];
-      return true;
-    };
+  for (ArgReader options(argc, argv, 1); options.next();) {
+    const std::string arg = options.name();
+    auto next = [&](std::string& out) { return options.value(out); };
     if (arg == "-h" || arg == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
