@@ -78,6 +78,9 @@ class Http2ConnectionManager::Stream : public http::StreamEncoder {
       }
       h.remove("expect");
     }
+    // :authority may be left out when a Host field names the origin (RFC 9113 8.3.1).
+    if (h.authority().empty() && h.has("host")) h.add(":authority", std::string(h.getOr("host")));
+    h.remove("host");
     std::string_view method = h.method();
     if (method.empty() || h.authority().empty() || h.path().empty() || h.scheme().empty()) {
       if (method == "CONNECT") {
