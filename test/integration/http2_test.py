@@ -676,6 +676,25 @@ class Http2StreamsTest(Http2Base):
         finally:
             c.close()
 
+    def test_host_field_instead_of_authority(self):
+        # RFC 9113 8.3.1: a request may name its origin with Host instead of :authority.
+        c = H2Client(self.tls_h2_transparent(), self.tls_authority)
+        try:
+            sid = c.conn.get_next_available_stream_id()
+            c.streams[sid] = {"status": None, "headers": [], "body": [], "ended": False,
+                              "reset": None, "trailers": None}
+            c.conn.send_headers(sid, [(":method", "GET"), (":scheme", "https"), (":path", "/echo?hostonly=1"),
+                                      ("host", self.tls_authority)], end_stream=True)
+            c.flush()
+            r = c.wait([sid])[0]
+            self.assertEqual(r["status"], 200, r)
+            echo = harness.json.loads(r["body"])
+            self.assertEqual(echo["target"], "/echo?hostonly=1")
+            hosts = [v for k, v in echo["headers"] if k.lower() == "host"]
+            self.assertEqual(hosts, [self.tls_authority])
+        finally:
+            c.close()
+
     def test_response_headers_are_h2_clean(self):
         c = self.h2_client()
         try:
