@@ -47,32 +47,23 @@ void Connection::readDisable(bool disable) {
   if (read_disable_count_ > 0) --read_disable_count_;
   if (read_disable_count_ == 0 && read_started_) {
     // Resume from a fresh stack: the caller may be inside one of our callbacks.
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->doRead(); });
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->undelivered_) {
+        self->deliverRead();
+      } else {
+        self->doRead();
+      }
+    });
   }
 }
 
 void Connection::doRead() {
   if (reading_ || read_disable_count_ > 0 || state_ != State::Open || peer_half_closed_) return;
   reading_ = true;
-  // Read straight into the buffer the consumer sees (for TLS: the ciphertext buffer). Asio
-  // tries the read at once and only waits for readiness when nothing is there, which saves
-  // an epoll_ctl per read compared with waiting first. A read that fills its space makes
-  // the next one larger, for bulk transfers.
-  if (!last_read_full_ && !readable_) {
-    // The last read drained the socket: a read now would just say "try again" (a wasted
-    // syscall per message). Wait for readiness instead, then read.
-    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
-      self->reading_ = false;
-      if (ec) {
-        self->onReadComplete(ec, 0, 0);
-        return;
-      }
-      self->readable_ = true;  // data is there: the read below will not come back empty
-      self->doRead();
-    });
-    return;
-  }
-  readable_ = false;
+  // Read straight into the buffer the consumer sees (for TLS: the ciphertext buffer). A read
+  // that fills its space makes the next one larger, for bulk transfers. Always a read, never
+  // a readiness wait first: Asio re-arms the descriptor with epoll_ctl for every wait, while a
+  // read that finds nothing just queues until epoll reports data (no syscall beyond the read).
   Buffer& target = tls_ ? raw_buffer_ : read_buffer_;
   size_t size = last_read_full_ ? kBulkReadSize : kReadSize;
   char* space = target.prepare(size);
@@ -88,22 +79,31 @@ void Connection::onReadComplete(boost::system::error_code ec, size_t n, size_t s
   target.commit(n);
   last_read_full_ = n == size;
   if (state_ != State::Open) return;
-  if (ec == asio::error::eof) {
-    if (tls_ && !tls_->handshakeDone()) {
-      tlsFailed("connection closed during the TLS handshake");
-      return;
-    }
-    peer_half_closed_ = true;
-    if (callbacks_) callbacks_->onRead(read_buffer_, true);
-    return;
-  }
-  if (ec) {
+  if (ec && ec != asio::error::eof) {
     if (ec == asio::error::operation_aborted) return;
     if (tls_ && !tls_->handshakeDone()) {
       tlsFailed(ec.message());
       return;
     }
     closeSocket(ConnectionEvent::RemoteClose);
+    return;
+  }
+  read_eof_ = ec == asio::error::eof;
+  deliverRead();
+}
+
+void Connection::deliverRead() {
+  // A read may complete after the owner paused reading (it was queued before): keep its
+  // bytes until reading resumes, so a paused consumer never sees data.
+  undelivered_ = read_disable_count_ > 0;
+  if (undelivered_) return;
+  if (read_eof_) {
+    if (tls_ && !tls_->handshakeDone()) {
+      tlsFailed("connection closed during the TLS handshake");
+      return;
+    }
+    peer_half_closed_ = true;
+    if (callbacks_) callbacks_->onRead(read_buffer_, true);
     return;
   }
   if (tls_) {

@@ -41,7 +41,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection();
 
   void setCallbacks(Callbacks* callbacks) { callbacks_ = callbacks; }
-  // Turns this into a TLS client connection: starts the handshake and reads. From then on
+  // Turns this into a TLS client connection: starts the handshake and reads. Call it
+  // before startReading(): a read in progress would land in the plaintext buffer. From then on
   // reads deliver plaintext and writes take plaintext. `done` gets an empty string once the
   // handshake succeeds, or why it failed ("certificate verify failed: ...").
   void startTls(bssl::UniquePtr<SSL> ssl, std::function<void(const std::string& error)> done);
@@ -76,6 +77,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class State { Open, Closing, Closed };
   void doRead();
   void onReadComplete(boost::system::error_code ec, size_t n, size_t size);
+  void deliverRead();
   void doWrite();
   void scheduleFlush();
   void checkWatermarks();
@@ -98,9 +100,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Buffer read_buffer_;  // what the consumer has not taken yet (plaintext for TLS)
   Buffer raw_buffer_;   // TLS only: ciphertext read, not yet decrypted
   bool last_read_full_ = false;
-  bool readable_ = false;  // a readiness wait just said there are bytes to read
-  Buffer pending_;         // queued, not yet handed to the kernel
-  Buffer in_flight_;       // the bytes of the write in progress (never touched while it runs)
+  bool undelivered_ = false;  // a read completed while reading was paused
+  bool read_eof_ = false;     // that read (or the last one) found the peer's end of stream
+  Buffer pending_;            // queued, not yet handed to the kernel
+  Buffer in_flight_;          // the bytes of the write in progress (never touched while it runs)
   std::string remote_;
   std::string local_;
   uint64_t id_;
