@@ -28,7 +28,7 @@ namespace {
 int bioRead(BIO* bio, char* out, int len) {
   auto* pipe = static_cast<TlsPipe*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  Buffer& in = pipe->input();
+  Buffer& in = pipe->nextInput();
   if (in.empty()) {
     BIO_set_retry_read(bio);  // "no bytes yet", not end of file
     return -1;
@@ -51,7 +51,7 @@ long bioCtrl(BIO* bio, int cmd, long num, void* ptr) {
     case BIO_CTRL_FLUSH:
       return 1;
     case BIO_CTRL_PENDING:
-      return static_cast<long>(static_cast<TlsPipe*>(BIO_get_data(bio))->input().size());
+      return static_cast<long>(static_cast<TlsPipe*>(BIO_get_data(bio))->inputSize());
     case BIO_CTRL_WPENDING:
       return 0;
     default:
@@ -131,11 +131,22 @@ bool TlsPipe::advance(Buffer& plaintext) {
 }
 
 bool TlsPipe::receive(Buffer& ciphertext, Buffer& plaintext, Buffer& to_peer) {
-  input_.move(ciphertext);
+  // TLS reads the caller's buffer in place; only a trailing partial record is kept here
+  // (usually by swapping storage), so bulk ciphertext is not copied once more.
+  source_ = &ciphertext;
   bool ok = advance(plaintext);
+  source_ = nullptr;
+  if (!ciphertext.empty()) input_.move(ciphertext);
   flush(to_peer);
   return ok;
 }
+
+Buffer& TlsPipe::nextInput() {
+  if (!input_.empty() || source_ == nullptr) return input_;
+  return *source_;
+}
+
+size_t TlsPipe::inputSize() const { return input_.size() + (source_ ? source_->size() : 0); }
 
 bool TlsPipe::send(Buffer& plaintext, bool close, Buffer& to_peer) {
   while (!plaintext.empty()) {

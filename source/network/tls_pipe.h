@@ -30,8 +30,9 @@ class TlsPipe {
   bool peerClosed() const { return peer_closed_; }  // close_notify received
   const std::string& error() const { return error_; }
   SSL* ssl() const { return ssl_.get(); }
-  // For the BIO that connects TLS to the buffers.
-  Buffer& input() { return input_; }
+  // For the BIO that connects TLS to the buffers: kept bytes first, then the caller's.
+  Buffer& nextInput();
+  size_t inputSize() const;
   Buffer& output() { return output_; }
 
  private:
@@ -40,8 +41,9 @@ class TlsPipe {
   bool fail(int ssl_error);
 
   bssl::UniquePtr<SSL> ssl_;
-  Buffer input_;   // ciphertext from the peer, not yet read by TLS
-  Buffer output_;  // ciphertext TLS produced, not yet handed out
+  Buffer input_;              // ciphertext kept from an earlier receive (a partial record)
+  Buffer* source_ = nullptr;  // the caller's ciphertext, during receive()
+  Buffer output_;             // ciphertext TLS produced, not yet handed out
   bool handshake_done_ = false;
   bool peer_closed_ = false;
   bool sent_close_ = false;
