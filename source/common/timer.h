@@ -11,32 +11,30 @@ namespace interpose {
 // A restartable one-shot timer whose callback never runs after disable() or destruction.
 // (A bare steady_timer may still run a handler that was queued just before cancel(), with
 // a success code; the generation check here rules that out.)
+//
+// Timers that are pushed back or stopped on every request (idle and header timeouts) are
+// cheap: enable() and disable() only record the deadline while an underlying wait is still
+// pending at or before it. When that wait fires early it re-arms for what is left, so the
+// reactor sees one wait per timeout period instead of a cancel and a new wait per request.
 class Timer {
  public:
+  using Clock = std::chrono::steady_clock;
+
   Timer(boost::asio::io_context& io, std::function<void()> callback)
       : state_(std::make_shared<State>(io, std::move(callback))) {}
-  ~Timer() { disable(); }
+  ~Timer() {
+    if (state_->waiting) state_->timer.cancel();
+  }
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
 
   void enable(std::chrono::milliseconds after) {
     State& s = *state_;
-    uint64_t generation = ++s.generation;
+    s.deadline = Clock::now() + after;
     s.armed = true;
-    s.timer.expires_after(after);
-    s.timer.async_wait([weak = std::weak_ptr<State>(state_), generation](boost::system::error_code ec) {
-      auto s = weak.lock();
-      if (!s || ec || s->generation != generation || !s->armed) return;
-      s->armed = false;
-      s->callback();
-    });
+    if (!s.waiting || s.wait_until > s.deadline) wait(state_);
   }
-  void disable() {
-    if (!state_->armed) return;
-    state_->armed = false;
-    ++state_->generation;
-    state_->timer.cancel();
-  }
+  void disable() { state_->armed = false; }
   bool enabled() const { return state_->armed; }
 
  private:
@@ -44,9 +42,34 @@ class Timer {
     State(boost::asio::io_context& io, std::function<void()> cb) : timer(io), callback(std::move(cb)) {}
     boost::asio::steady_timer timer;
     std::function<void()> callback;
+    Clock::time_point deadline;    // when the callback is due, while armed
+    Clock::time_point wait_until;  // when the pending wait ends, while waiting
     uint64_t generation = 0;
     bool armed = false;
+    bool waiting = false;
   };
+
+  // Starts (or moves earlier) the underlying wait, to end at the deadline.
+  static void wait(const std::shared_ptr<State>& state) {
+    State& s = *state;
+    uint64_t generation = ++s.generation;  // a replaced wait's handler is ignored
+    s.waiting = true;
+    s.wait_until = s.deadline;
+    s.timer.expires_at(s.deadline);
+    s.timer.async_wait([weak = std::weak_ptr<State>(state), generation](boost::system::error_code ec) {
+      auto s = weak.lock();
+      if (!s || s->generation != generation) return;
+      s->waiting = false;
+      if (ec || !s->armed) return;
+      if (Clock::now() < s->deadline) {
+        wait(s);  // pushed back since this wait began
+        return;
+      }
+      s->armed = false;
+      s->callback();
+    });
+  }
+
   std::shared_ptr<State> state_;
 };
 

@@ -47,7 +47,9 @@ class WorkerImpl : public Worker {
   };
   void accept(Listener& listener);
 
-  boost::asio::io_context io_{1};
+  // One thread runs it, and only that thread touches its sockets: no per-socket locking in
+  // the reactor. (Posting from other threads, e.g. drain, stays safe: the scheduler locks.)
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   uint32_t index_;
   std::shared_ptr<const config::ServerConfig> config_;
   std::vector<std::unique_ptr<Listener>> listeners_;
