@@ -9,9 +9,25 @@ namespace interpose {
 
 bool headerNameEquals(std::string_view a, std::string_view b) { return str::equalsIgnoreCase(a, b); }
 
+namespace {
+// Stored names are lower-case and callers nearly always ask in lower case: then a byte
+// comparison decides, without folding case.
+struct NameMatcher {
+  explicit NameMatcher(std::string_view name) : name(name) {
+    for (char c : name) {
+      if (c >= 'A' && c <= 'Z') fold = true;
+    }
+  }
+  bool operator()(const std::string& stored) const { return fold ? headerNameEquals(stored, name) : stored == name; }
+  std::string_view name;
+  bool fold = false;
+};
+}  // namespace
+
 const std::string* HeaderMap::get(std::string_view name) const {
+  NameMatcher matches(name);
   for (const auto& [k, v] : entries_) {
-    if (headerNameEquals(k, name)) return &v;
+    if (matches(k)) return &v;
   }
   return nullptr;
 }
@@ -22,9 +38,10 @@ std::string_view HeaderMap::getOr(std::string_view name, std::string_view fallba
 }
 
 std::string HeaderMap::getJoined(std::string_view name) const {
+  NameMatcher matches(name);
   std::string out;
   for (const auto& [k, v] : entries_) {
-    if (!headerNameEquals(k, name)) continue;
+    if (!matches(k)) continue;
     if (!out.empty()) out += ", ";
     out += v;
   }
@@ -53,7 +70,7 @@ void HeaderMap::add(std::string_view name, std::string_view value) { emplace(std
 
 void HeaderMap::emplace(std::string&& name, std::string&& value) {
   for (char& c : name) c = str::lower(c);
-  if (!name.empty() && name[0] == ':') {
+  if (!name.empty() && name[0] == ':' && !entries_.empty() && entries_.back().first[0] != ':') {
     // Keep pseudo-headers ahead of regular ones.
     auto pos = std::find_if(entries_.begin(), entries_.end(),
                             [](const Entry& e) { return e.first.empty() || e.first[0] != ':'; });
@@ -64,8 +81,22 @@ void HeaderMap::emplace(std::string&& name, std::string&& value) {
   entries_.emplace_back(std::move(name), std::move(value));
 }
 
+void HeaderMap::addPseudoHeaders(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  auto pos = std::find_if(entries_.begin(), entries_.end(),
+                          [](const Entry& e) { return e.first.empty() || e.first[0] != ':'; });
+  size_t at = pos - entries_.begin();
+  // One shift of the regular fields for all of them, instead of one per field.
+  entries_.insert(pos, fields.size(), Entry());
+  for (const auto& [name, value] : fields) {
+    entries_[at].first.assign(name);
+    entries_[at].second.assign(value);
+    ++at;
+  }
+}
+
 size_t HeaderMap::remove(std::string_view name) {
-  return std::erase_if(entries_, [&](const Entry& e) { return headerNameEquals(e.first, name); });
+  NameMatcher matches(name);
+  return std::erase_if(entries_, [&](const Entry& e) { return matches(e.first); });
 }
 
 size_t HeaderMap::removePrefix(std::string_view prefix) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +34,8 @@ class HeaderMap {
   void add(std::string_view name, std::string_view value);
   // The same, taking ownership of the strings (no copies; the name is lower-cased in place).
   void emplace(std::string&& name, std::string&& value);
+  // Adds pseudo-headers (names given lower-case, e.g. ":method") after any existing ones.
+  void addPseudoHeaders(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
   // Removes every field for which `pred(name)` holds, in one pass.
   template <typename Pred>
   size_t removeIf(Pred pred) {

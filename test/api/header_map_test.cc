@@ -30,6 +30,36 @@ TEST(HeaderMapTest, PseudoHeadersStayFirst) {
   EXPECT_EQ(h.path(), "/");
 }
 
+TEST(HeaderMapTest, AddPseudoHeadersGoAfterExistingPseudoAndBeforeFields) {
+  HeaderMap h;
+  h.add("host", "a");
+  h.add(":scheme", "https");
+  h.add("accept", "*/*");
+  h.addPseudoHeaders({{":method", "GET"}, {":path", "/x"}});
+  ASSERT_EQ(h.size(), 5u);
+  EXPECT_EQ(h.entries()[0].first, ":scheme");
+  EXPECT_EQ(h.entries()[1].first, ":method");
+  EXPECT_EQ(h.entries()[2].first, ":path");
+  EXPECT_EQ(h.entries()[3].first, "host");
+  EXPECT_EQ(h.entries()[4].first, "accept");
+  EXPECT_EQ(h.path(), "/x");
+  HeaderMap empty;
+  empty.addPseudoHeaders({{":status", "200"}});
+  EXPECT_EQ(empty.status(), 200);
+}
+
+TEST(HeaderMapTest, MixedCaseQueriesFindAndRemove) {
+  HeaderMap h;
+  h.add("X-Multi", "1");
+  h.add("x-multi", "2");
+  h.add("other", "3");
+  EXPECT_EQ(h.getJoined("X-MULTI"), "1, 2");
+  EXPECT_EQ(h.getJoined("x-multi"), "1, 2");
+  EXPECT_EQ(*h.get("Other"), "3");
+  EXPECT_EQ(h.remove("X-Multi"), 2u);
+  EXPECT_EQ(h.size(), 1u);
+}
+
 TEST(HeaderMapTest, SetReplacesAllValuesAddAppends) {
   HeaderMap h;
   h.add("x", "1");

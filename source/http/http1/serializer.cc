@@ -1,27 +1,57 @@
 #include "source/http/http1/serializer.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "api/interpose/strings.h"
 
 namespace interpose::http1 {
 
+namespace {
+// RFC 9110 7.6.1 and 11.7: fields that describe one connection, never forwarded. Names are
+// stored lower-case, so a length switch and one comparison decide.
+bool isHopByHopName(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      return name == "te";
+    case 7:
+      return name == "trailer" || name == "upgrade";
+    case 10:
+      return name == "connection" || name == "keep-alive";
+    case 16:
+      return name == "proxy-connection";
+    case 17:
+      return name == "transfer-encoding";
+    case 18:
+      return name == "proxy-authenticate";
+    case 19:
+      return name == "proxy-authorization";
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 void removeHopByHopHeaders(HeaderMap& headers) {
+  bool any = false;
+  std::string connection;
+  for (const auto& [name, value] : headers) {
+    if (!isHopByHopName(name)) continue;
+    any = true;
+    if (name == "connection") {
+      if (!connection.empty()) connection += ',';
+      connection += value;
+    }
+  }
+  if (!any) return;
   // Fields the Connection header names are hop-by-hop too (RFC 9110 7.6.1).
-  const std::string connection = headers.getJoined("connection");
   std::vector<std::string_view> named;
   for (std::string_view token : str::split(connection, ',')) {
     token = str::trim(token);
-    if (!token.empty()) named.push_back(token);
+    if (!token.empty() && !isHopByHopName(str::toLower(token))) named.push_back(token);
   }
-  static constexpr std::string_view kHopByHop[] = {
-      "connection",        "proxy-connection",    "keep-alive",        "te", "trailer", "upgrade",
-      "transfer-encoding", "proxy-authorization", "proxy-authenticate"};
-  // One pass over the fields (names are stored lower-case).
   headers.removeIf([&](std::string_view name) {
-    for (std::string_view h : kHopByHop) {
-      if (name == h) return true;
-    }
+    if (isHopByHopName(name)) return true;
     for (std::string_view n : named) {
       if (str::equalsIgnoreCase(name, n)) return true;
     }
@@ -30,22 +60,41 @@ void removeHopByHopHeaders(HeaderMap& headers) {
 }
 
 void writeFields(const HeaderMap& headers, Buffer& out) {
-  std::string block;
+  // Sized first, then written in place: no intermediate string.
+  size_t size = 2;
+  for (const auto& [name, value] : headers) {
+    if (name.empty() || name[0] != ':') size += name.size() + value.size() + 4;
+  }
+  char* p = out.prepare(size);
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
   for (const auto& [name, value] : headers) {
     if (!name.empty() && name[0] == ':') continue;
-    block.append(name).append(": ").append(value).append("\r\n");
+    put(name);
+    put(": ");
+    put(value);
+    put("\r\n");
   }
-  block.append("\r\n");
-  out.add(block);
+  put("\r\n");
+  out.commit(size);
 }
 
 void writeRequestHead(const HeaderMap& headers, std::string_view method, std::string_view target, Buffer& out) {
-  out.add(str::cat(method, " ", target, " HTTP/1.1\r\n"));
+  out.add(method);
+  out.add(" ");
+  out.add(target);
+  out.add(" HTTP/1.1\r\n");
   writeFields(headers, out);
 }
 
 void writeResponseHead(int status, const HeaderMap& headers, Buffer& out) {
-  out.add(str::cat("HTTP/1.1 ", status, " ", reasonPhrase(status), "\r\n"));
+  char code[16];
+  int n = std::snprintf(code, sizeof(code), "HTTP/1.1 %d ", status);
+  out.add(std::string_view(code, static_cast<size_t>(n)));
+  out.add(reasonPhrase(status));
+  out.add("\r\n");
   writeFields(headers, out);
 }
 

@@ -200,6 +200,37 @@ TEST(SerializerTest, RemovesHopByHopAndConnectionNamedFields) {
   EXPECT_EQ(h.entries()[0].first, "x-kept");
 }
 
+TEST(SerializerTest, KeepsEverythingWithoutHopByHopFields) {
+  HeaderMap h;
+  h.add("x-a", "1");
+  h.add("content-length", "5");
+  removeHopByHopHeaders(h);
+  EXPECT_EQ(h.size(), 2u);
+}
+
+TEST(SerializerTest, ConnectionTokensAreCaseInsensitiveAndTrimmed) {
+  HeaderMap h;
+  h.add("Connection", " Close ,  X-Hop	, ");
+  h.add("Connection", "x-other");
+  h.add("X-HOP", "1");
+  h.add("x-other", "2");
+  h.add("close", "not really a field, but named");
+  h.add("x-kept", "3");
+  removeHopByHopHeaders(h);
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h.entries()[0].first, "x-kept");
+}
+
+TEST(SerializerTest, WritesRequestHeadWithoutPseudoHeaders) {
+  HeaderMap h;
+  h.addPseudoHeaders({{":method", "POST"}, {":path", "/p?q=1"}});
+  h.add("host", "example.com");
+  h.add("content-length", "0");
+  Buffer out("earlier bytes|");
+  writeRequestHead(h, "POST", "/p?q=1", out);
+  EXPECT_EQ(out.view(), "earlier bytes|POST /p?q=1 HTTP/1.1\r\nhost: example.com\r\ncontent-length: 0\r\n\r\n");
+}
+
 TEST(SerializerTest, WritesHeadAndChunks) {
   HeaderMap h;
   h.add(":status", "200");

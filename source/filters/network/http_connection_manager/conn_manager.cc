@@ -175,10 +175,14 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
   headers->remove("expect");
   if (!expect.empty() && expect != "100-continue") return abort(417, "unsupported expectation");
   if (!config_->via.empty()) headers->add("via", str::cat(client_http10_ ? "1.0 " : "1.1 ", config_->via));
-  headers->add(":method", head.method);
-  headers->add(":scheme", target.scheme);
-  headers->add(":authority", target.authority);
-  if (!connect_request_) headers->add(":path", target.path);
+  if (connect_request_) {
+    headers->addPseudoHeaders({{":method", head.method}, {":scheme", target.scheme}, {":authority", target.authority}});
+  } else {
+    headers->addPseudoHeaders({{":method", head.method},
+                               {":scheme", target.scheme},
+                               {":authority", target.authority},
+                               {":path", target.path}});
+  }
 
   if (!expect.empty() && has_body && !client_http10_) {
     // We take the body whatever the origin would say, so tell the client to send it now.
