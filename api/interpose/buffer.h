@@ -9,6 +9,14 @@
 
 namespace interpose {
 
+namespace buffer_storage {
+// Storage blocks (power-of-two sizes from 256 bytes) come from and go back to a small
+// per-thread cache: buffers are filled and handed on many times per request, and the
+// allocator's path for blocks of a few KiB and more is slow (and touches cold memory).
+char* allocate(size_t size);
+void release(char* block, size_t size) noexcept;
+}  // namespace buffer_storage
+
 // A byte queue: writers append at the back, readers drain from the front. Draining moves a
 // read offset instead of shifting bytes; the live bytes are moved to the front only when
 // space runs out. Storage is never zero-filled, so reserving room for a socket read costs
@@ -23,12 +31,13 @@ class Buffer {
     swap(other);
     return *this;
   }
+  ~Buffer() { buffer_storage::release(data_, capacity_); }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
   size_t size() const { return end_ - begin_; }
   bool empty() const { return end_ == begin_; }
-  const char* data() const { return data_.get() + begin_; }
+  const char* data() const { return data_ + begin_; }
   std::string_view view() const { return std::string_view(data(), size()); }
   std::string toString() const { return std::string(view()); }
 
@@ -70,26 +79,27 @@ class Buffer {
  private:
   // Returns room for n more bytes at end_.
   char* reserve(size_t n) {
-    if (capacity_ - end_ >= n) return data_.get() + end_;
+    if (capacity_ - end_ >= n) return data_ + end_;
     size_t live = size();
     if (capacity_ >= live + n && begin_ >= live) {
       // Room enough once the live bytes move to the front. Only when the dead prefix is at
       // least as long as what moves, so compaction stays amortised O(1) per byte.
-      std::memcpy(data_.get(), data_.get() + begin_, live);
+      std::memcpy(data_, data_ + begin_, live);
     } else {
       size_t capacity = capacity_ ? capacity_ * 2 : 256;
       while (capacity < live + n) capacity *= 2;
-      std::unique_ptr<char[]> bigger(new char[capacity]);
-      if (live) std::memcpy(bigger.get(), data_.get() + begin_, live);
-      data_ = std::move(bigger);
+      char* bigger = buffer_storage::allocate(capacity);
+      if (live) std::memcpy(bigger, data_ + begin_, live);
+      buffer_storage::release(data_, capacity_);
+      data_ = bigger;
       capacity_ = capacity;
     }
     begin_ = 0;
     end_ = live;
-    return data_.get() + end_;
+    return data_ + end_;
   }
 
-  std::unique_ptr<char[]> data_;
+  char* data_ = nullptr;
   size_t capacity_ = 0;
   size_t begin_ = 0;
   size_t end_ = 0;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 #include "api/interpose/buffer.h"
 
 namespace interpose {
@@ -120,6 +124,43 @@ TEST(BufferTest, PrepareCommitKeepsOnlyWhatWasRead) {
   space[0] = 'c';
   a.commit(1);
   EXPECT_EQ(a.view(), "abc");
+}
+
+TEST(BufferStorageTest, ReleasedBlocksAreReusedOnTheSameThread) {
+  char* a = buffer_storage::allocate(4096);
+  buffer_storage::release(a, 4096);
+  char* b = buffer_storage::allocate(4096);
+  EXPECT_EQ(a, b) << "a released block of the same size was not reused";
+  char* c = buffer_storage::allocate(8192);
+  EXPECT_NE(b, c);
+  buffer_storage::release(b, 4096);
+  buffer_storage::release(c, 8192);
+  // Sizes outside the cached classes go straight to the allocator.
+  char* big = buffer_storage::allocate(1 << 20);
+  buffer_storage::release(big, 1 << 20);
+  buffer_storage::release(nullptr, 256);
+}
+
+TEST(BufferStorageTest, TheCacheIsBounded) {
+  std::vector<char*> blocks;
+  for (int i = 0; i < 200; ++i) blocks.push_back(buffer_storage::allocate(16384));
+  for (char* b : blocks) buffer_storage::release(b, 16384);
+  // At most a few are kept; the rest were freed. Reusing all 200 must still work.
+  for (auto& b : blocks) b = buffer_storage::allocate(16384);
+  std::sort(blocks.begin(), blocks.end());
+  EXPECT_EQ(std::adjacent_find(blocks.begin(), blocks.end()), blocks.end()) << "a block was handed out twice";
+  for (char* b : blocks) buffer_storage::release(b, 16384);
+}
+
+TEST(BufferStorageTest, BuffersMovedAcrossThreadsAreSafe) {
+  Buffer a(std::string(3000, 'x'));
+  std::thread t([&] {
+    Buffer b(std::move(a));  // freed on this thread, allocated on the test's
+    b.add(std::string(10000, 'y'));
+    EXPECT_EQ(b.size(), 13000u);
+  });
+  t.join();
+  EXPECT_TRUE(a.empty());
 }
 
 TEST(BufferTest, LargeDrainCompacts) {

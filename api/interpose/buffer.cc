@@ -1,0 +1,71 @@
+#include "api/interpose/buffer.h"
+
+#include <array>
+#include <bit>
+#include <vector>
+
+namespace interpose::buffer_storage {
+namespace {
+
+constexpr size_t kSmallest = 256;     // Buffer's first block
+constexpr size_t kLargest = 1 << 16;  // bigger blocks go straight to the allocator
+constexpr size_t kClasses = 9;        // 256 B .. 64 KiB
+
+// How many free blocks of each size a thread keeps: plenty of small ones, a few big ones,
+// about 1.6 MiB per thread at most.
+constexpr size_t keep(size_t size) { return size <= 4096 ? 64 : size <= 16384 ? 16 : 8; }
+
+size_t classOf(size_t size) { return std::countr_zero(size) - std::countr_zero(kSmallest); }
+
+// Set once this thread's cache is gone: buffers destroyed later in thread or process
+// teardown (statics) go straight back to the allocator.
+thread_local bool t_cache_gone = false;
+
+struct Cache {
+  std::array<std::vector<char*>, kClasses> free;
+  ~Cache() {
+    t_cache_gone = true;
+    for (auto& blocks : free) {
+      for (char* block : blocks) delete[] block;
+    }
+  }
+};
+
+Cache* cache() {
+  if (t_cache_gone) return nullptr;
+  thread_local Cache c;
+  return &c;
+}
+
+bool cacheable(size_t size) { return size >= kSmallest && size <= kLargest && std::has_single_bit(size); }
+
+}  // namespace
+
+char* allocate(size_t size) {
+  Cache* c = cacheable(size) ? cache() : nullptr;
+  if (c) {
+    auto& blocks = c->free[classOf(size)];
+    if (!blocks.empty()) {
+      char* block = blocks.back();
+      blocks.pop_back();
+      return block;
+    }
+  }
+  return new char[size];
+}
+
+void release(char* block, size_t size) noexcept {
+  if (block == nullptr) return;
+  Cache* c = cacheable(size) ? cache() : nullptr;
+  if (c) {
+    auto& blocks = c->free[classOf(size)];
+    if (blocks.size() < keep(size)) {
+      if (blocks.capacity() == 0) blocks.reserve(keep(size));  // never grows past this
+      blocks.push_back(block);
+      return;
+    }
+  }
+  delete[] block;
+}
+
+}  // namespace interpose::buffer_storage
