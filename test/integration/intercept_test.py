@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import threading
@@ -146,6 +147,55 @@ class InterceptTest(harness.InterceptTestCase):
                 self.assertEqual(resp.json()["target"], "/echo?n=%d" % i)
         finally:
             s.close()
+
+    def test_small_response_leaves_in_one_tls_record(self):
+        # The origin sends head and body in one TLS record; the proxy must not encrypt
+        # and send the head on its own (one record per piece costs CPU and bytes).
+        port = self.tls_origin.port
+        s, status, _ = harness.open_tunnel(self.proxy, "localhost", port)
+        self.assertEqual(status, 200)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(self.proxy_ca)
+        # TLS 1.2: no session tickets arriving later as application-data records.
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+        s.settimeout(10)
+        with s:
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    s.sendall(outgoing.read())
+                    data = s.recv(65536)
+                    self.assertTrue(data, "proxy closed during the handshake")
+                    incoming.write(data)
+            s.sendall(outgoing.read())
+            tls.write(b"GET /echo HTTP/1.1\r\nHost: localhost:%d\r\n\r\n" % port)
+            s.sendall(outgoing.read())
+            raw, plain = b"", b""
+            while True:
+                head, sep, body = plain.partition(b"\r\n\r\n")
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head + b"\r\n")
+                if sep and length and len(body) >= int(length.group(1)):
+                    break
+                data = s.recv(65536)
+                self.assertTrue(data, "proxy closed before the response was complete")
+                raw += data
+                incoming.write(data)
+                try:
+                    while True:
+                        plain += tls.read(65536)
+                except ssl.SSLWantReadError:
+                    pass
+        self.assertTrue(plain.startswith(b"HTTP/1.1 200"), plain[:200])
+        records = []
+        while raw:
+            self.assertGreaterEqual(len(raw), 5)
+            records.append(raw[0])
+            raw = raw[5 + int.from_bytes(raw[3:5], "big"):]
+        self.assertEqual(records, [23], "the response came in %d TLS records" % len(records))
 
     def test_ip_literal_v4(self):
         # curl sends no SNI for an IP literal: the CONNECT host names the certificate.

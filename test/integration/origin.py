@@ -380,7 +380,12 @@ class Origin:
             # Allowed: a 304's Content-Length describes the selected
             # representation; no body follows.
             lines.append("Content-Length: %d" % int(query["cl"][0]))
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if method != "HEAD" and stream_n is None and body:
+            # A small response leaves in one write (one TLS record), as nginx sends it.
+            sock.sendall(head + body)
+            return
+        sock.sendall(head)
         if method == "HEAD":
             return
         if stream_n is not None:
@@ -391,8 +396,6 @@ class Origin:
                     sock.sendall(piece)
             if chunked:
                 sock.sendall(b"0\r\nX-Trailer: done\r\n\r\n" if trailer else b"0\r\n\r\n")
-        elif body:
-            sock.sendall(body)
 
 
 def main():

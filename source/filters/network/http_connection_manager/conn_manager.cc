@@ -186,8 +186,8 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
 
   if (!expect.empty() && has_body && !client_http10_) {
     // We take the body whatever the origin would say, so tell the client to send it now.
-    Buffer cont("HTTP/1.1 100 Continue\r\n\r\n");
-    callbacks_->write(cont, false);
+    out_.add("HTTP/1.1 100 Continue\r\n\r\n");
+    flushOut();
   }
   stream_ = std::make_unique<http::FilterManager>(*this, callbacks_->worker(), callbacks_->connectionInfo(),
                                                   config_->filters, config_->routes.get());
@@ -321,8 +321,8 @@ void ConnectionManager::beginExchange() {
 void ConnectionManager::encodeHeaders(HeaderMap& headers, bool end_stream) {
   int status = headers.status();
   if (connect_request_ && tunnel_state_ == Tunnel::Ready && status == 200) {
-    Buffer out("HTTP/1.1 200 Connection established\r\n\r\n");
-    callbacks_->write(out, false);
+    out_.add("HTTP/1.1 200 Connection established\r\n\r\n");
+    flushOut();
     return;
   }
   http1::removeHopByHopHeaders(headers);
@@ -353,40 +353,61 @@ void ConnectionManager::encodeHeaders(HeaderMap& headers, bool end_stream) {
   } else if (client_http10_) {
     headers.set("connection", "keep-alive");
   }
-  Buffer out;
-  http1::writeResponseHead(status, headers, out);
-  callbacks_->write(out, false);
-  if (end_stream) onResponseComplete();
+  http1::writeResponseHead(status, headers, out_);
+  if (end_stream) {
+    flushOut();
+    onResponseComplete();
+  } else {
+    flushOutSoon();  // the body's first bytes usually follow at once: one write for both
+  }
 }
 
 void ConnectionManager::encodeData(Buffer& data, bool end_stream) {
-  Buffer out;
   switch (framing_) {
     case Framing::None:
       data.clear();
       break;
     case Framing::Length:
     case Framing::Close:
-      out.move(data);
+      out_.move(data);
       break;
     case Framing::Chunked:
-      http1::writeChunk(data.view(), out);
+      http1::writeChunk(data.view(), out_);
       data.clear();
-      if (end_stream) http1::writeLastChunk(nullptr, out);
+      if (end_stream) http1::writeLastChunk(nullptr, out_);
       break;
   }
-  if (!out.empty()) callbacks_->write(out, false);
+  if (end_stream || out_.size() >= kOutBatchBytes) {
+    flushOut();
+  } else {
+    flushOutSoon();
+  }
   if (end_stream) onResponseComplete();
+}
+
+// Response bytes gather in out_ while one event is handled (a head, then its body) and
+// leave in one write: over TLS that is one record, not one per piece.
+void ConnectionManager::flushOut() {
+  if (!out_.empty() && !closed_) callbacks_->write(out_, false);
+  out_.clear();
+}
+
+void ConnectionManager::flushOutSoon() {
+  if (flush_posted_ || out_.empty()) return;
+  flush_posted_ = true;
+  post([this] {
+    flush_posted_ = false;
+    flushOut();
+  });
 }
 
 void ConnectionManager::encodeTrailers(HeaderMap& trailers) {
   if (framing_ == Framing::Chunked) {
-    Buffer out;
     http1::removeHopByHopHeaders(trailers);
     trailers.remove("content-length");  // framing fields have no place in trailers
-    http1::writeLastChunk(&trailers, out);
-    callbacks_->write(out, false);
+    http1::writeLastChunk(&trailers, out_);
   }
+  flushOut();
   onResponseComplete();
 }
 
@@ -426,6 +447,7 @@ void ConnectionManager::resetStream(std::string_view reason) {
 
 void ConnectionManager::closeConnection(CloseType type) {
   if (closed_) return;
+  if (type == CloseType::FlushWrite) flushOut();
   callbacks_->close(type);
 }
 

@@ -76,7 +76,13 @@ class ConnectionManager : public NetworkFilter,
   std::unique_ptr<Timer> header_timer_;
   std::unique_ptr<Timer> idle_timer_;
   std::chrono::steady_clock::time_point idle_since_;
+  void flushOut();
+  void flushOutSoon();
+
+  static constexpr size_t kOutBatchBytes = 64 * 1024;
   Buffer input_;
+  Buffer out_;  // response bytes not yet handed to the connection
+  bool flush_posted_ = false;
   std::vector<WatermarkCallbacks*> downstream_watermark_callbacks_;
   std::shared_ptr<char> life_ = std::make_shared<char>();
 
