@@ -11,10 +11,12 @@ namespace interpose::http {
 class UpstreamPool::Idle : public network::Connection::Callbacks {
  public:
   Idle(UpstreamPool& pool, std::string key, network::ConnectionPtr connection)
-      : pool_(pool), key_(std::move(key)), connection_(std::move(connection)), timer_(pool.io_, [this] { retire(); }) {
+      : pool_(pool),
+        key_(std::move(key)),
+        connection_(std::move(connection)),
+        expires_(Timer::Clock::now() + pool.options_.idle_timeout) {
     connection_->setCallbacks(this);
     connection_->startReading();
-    timer_.enable(pool.options_.idle_timeout);
   }
   ~Idle() override {
     token_.reset();
@@ -25,11 +27,11 @@ class UpstreamPool::Idle : public network::Connection::Callbacks {
   }
   // Hands the connection out; this object is then destroyed by the pool.
   network::ConnectionPtr take() {
-    timer_.disable();
     connection_->setCallbacks(nullptr);
     return std::move(connection_);
   }
   const std::string& key() const { return key_; }
+  Timer::Clock::time_point expires() const { return expires_; }
 
   void onRead(Buffer& data, bool end_stream) override { retire(); }
   void onEvent(ConnectionEvent event) override { retire(); }
@@ -38,7 +40,6 @@ class UpstreamPool::Idle : public network::Connection::Callbacks {
   void retire() {
     if (retired_) return;
     retired_ = true;
-    timer_.disable();
     // Closed now, so acquire() can never hand it out; removed later, because we may be
     // inside the connection's own callback. The token dies with this object, so a removal
     // scheduled for an entry that acquire() already took is a no-op.
@@ -54,11 +55,11 @@ class UpstreamPool::Idle : public network::Connection::Callbacks {
   UpstreamPool& pool_;
   std::string key_;
   network::ConnectionPtr connection_;
-  Timer timer_;
+  Timer::Clock::time_point expires_;  // the idle timeout: the pool's sweep closes it then
 };
 
 UpstreamPool::UpstreamPool(boost::asio::io_context& io, Options options)
-    : io_(io), options_(options), dns_(io, options.dns_ttl) {}
+    : io_(io), options_(options), dns_(io, options.dns_ttl), sweep_(io, [this] { sweepIdle(); }) {}
 
 UpstreamPool::~UpstreamPool() { *alive_ = false; }
 
@@ -66,6 +67,22 @@ size_t UpstreamPool::idleCount() const {
   size_t n = 0;
   for (const auto& [k, list] : idle_) n += list.size();
   return n;
+}
+
+// One timer for every idle connection (not one each, re-armed per request): it closes
+// those past their idle timeout and waits for the next to expire.
+void UpstreamPool::sweepIdle() {
+  auto now = Timer::Clock::now();
+  auto next = Timer::Clock::time_point::max();
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& list = it->second;
+    std::erase_if(list, [&](const std::unique_ptr<Idle>& idle) { return idle->expires() <= now; });
+    for (const auto& idle : list) next = std::min(next, idle->expires());
+    it = list.empty() ? idle_.erase(it) : std::next(it);
+  }
+  if (next != Timer::Clock::time_point::max()) {
+    sweep_.enable(std::max(std::chrono::ceil<std::chrono::milliseconds>(next - now), std::chrono::milliseconds(1)));
+  }
 }
 
 void UpstreamPool::removeIdle(Idle* idle) {
@@ -92,9 +109,9 @@ void UpstreamPool::acquire(const std::string& host, uint16_t port, const Upstrea
   auto it = idle_.find(pool_key);
   while (it != idle_.end() && !it->second.empty()) {
     // Most recently used first: it is the least likely to have been closed by the origin.
+    // (An emptied list stays for the connection coming back; the sweep drops empty lists.)
     std::unique_ptr<Idle> idle = std::move(it->second.back());
     it->second.pop_back();
-    if (it->second.empty()) idle_.erase(it);
     network::ConnectionPtr connection = idle->take();
     if (connection && connection->isOpen() && !connection->peerHalfClosed()) {
       ++busy_[pool_key];
@@ -290,6 +307,7 @@ void UpstreamPool::release(const std::string& host, uint16_t port, bool tls, net
     return;
   }
   list.push_back(std::make_unique<Idle>(*this, pool_key, std::move(connection)));
+  if (!sweep_.enabled()) sweep_.enable(options_.idle_timeout);
 }
 
 }  // namespace interpose::http

@@ -68,6 +68,7 @@ class UpstreamPool {
   static void startTls(boost::asio::io_context& io, network::ConnectionPtr connection, const std::string& host,
                        const UpstreamTls& tls, std::chrono::milliseconds timeout, Callback callback);
   void removeIdle(Idle* idle);
+  void sweepIdle();
   struct Waiter {
     std::string host;
     uint16_t port;
@@ -90,6 +91,7 @@ class UpstreamPool {
   std::shared_ptr<Http2ClientConnection> adoptHttp2(const std::string& pool_key, network::ConnectionPtr connection);
   std::map<std::string, std::deque<Waiter>> waiting_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  Timer sweep_;
 };
 
 }  // namespace interpose::http

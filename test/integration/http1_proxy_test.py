@@ -423,5 +423,44 @@ with httpx.Client(timeout=10, **kw) as c:
         self.assertEqual((p["method"], p["body_length"]), ("POST", 4321))
 
 
+def short_pool_idle_config(port):
+    router = "config: { connect_timeout: 2s, response_timeout: 3s }"
+    text = harness.proxy_config(port)
+    assert router in text
+    return text.replace(router, router[:-2] + ", upstream_idle_timeout: 300ms }")
+
+
+class UpstreamIdleTimeoutTest(harness.ProxyTestCase):
+    proxy_kwargs = {"config": short_pool_idle_config, "concurrency": 1}
+
+    def get_status_200(self):
+        resp, reader = harness.send_and_read(self.proxy, b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+                                             % self.origin.url("/status/200").encode())
+        reader.sock.close()
+        return resp.status
+
+    def test_idle_pooled_connections_close_after_the_timeout(self):
+        before = self.origin.stats()
+        # Three sequential requests share one pooled connection...
+        for _ in range(3):
+            self.assertEqual(self.get_status_200(), 200)
+            time.sleep(0.1)  # each use pushes the idle deadline back
+        mid = self.origin.stats()
+        self.assertEqual(mid["connections"] - before["connections"], 1)
+        self.assertEqual(mid["connections_ended"], before["connections_ended"],
+                         "the pooled connection closed while in use")
+        # ...which the proxy closes once idle for 300 ms.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if self.origin.stats()["connections_ended"] > before["connections_ended"]:
+                break
+            time.sleep(0.05)
+        self.assertEqual(self.origin.stats()["connections_ended"], before["connections_ended"] + 1,
+                         "the idle pooled connection was not closed")
+        # A new request opens a new connection and works.
+        self.assertEqual(self.get_status_200(), 200)
+        self.assertEqual(self.origin.stats()["connections"] - before["connections"], 2)
+
+
 if __name__ == "__main__":
     harness.main()

@@ -83,6 +83,7 @@ class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.connections = 0          # TCP connections accepted (main port)
+        self.connections_ended = 0    # ... and since closed (by either side)
         self.tls_handshakes_failed = 0
         self.heads_received = 0       # request heads parsed (before the body)
         self.requests = 0             # requests answered
@@ -104,6 +105,7 @@ class Stats:
         with self.lock:
             return {
                 "connections": self.connections,
+                "connections_ended": self.connections_ended,
                 "tls_handshakes_failed": self.tls_handshakes_failed,
                 "heads_received": self.heads_received,
                 "requests": self.requests,
@@ -240,6 +242,8 @@ class Origin:
                 sock.close()
             except OSError:
                 pass
+            if counted:
+                self.stats.add(connections_ended=1)
 
     def _read_body(self, conn, headers, sink):
         """Returns True when the body arrived chunked."""
