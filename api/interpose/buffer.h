@@ -50,7 +50,7 @@ class Buffer {
 
   // Moves every byte of `other` to the back of this buffer and leaves `other` empty.
   void move(Buffer& other) {
-    if (empty() && other.capacity_ >= capacity_) {
+    if (empty()) {
       swap(other);
     } else {
       add(other.view());

@@ -1,5 +1,7 @@
 #include "source/network/connection.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/post.hpp>
 
@@ -9,6 +11,7 @@ namespace interpose::network {
 namespace {
 constexpr size_t kReadSize = 16 * 1024;
 constexpr size_t kBulkReadSize = 64 * 1024;
+constexpr size_t kCoalesceBytes = 4 * 1024;
 constexpr auto kFlushCloseTimeout = std::chrono::seconds(10);
 std::atomic<uint64_t> g_next_id{1};
 }  // namespace
@@ -130,7 +133,7 @@ void Connection::startTls(bssl::UniquePtr<SSL> ssl, std::function<void(const std
     tlsFailed(tls_->error());
     return;
   }
-  pending_.move(hello);
+  queueWrite(hello);
   doWrite();
   startReading();
 }
@@ -140,7 +143,7 @@ void Connection::receiveTls(Buffer& raw) {
   Buffer to_peer;
   bool ok = tls_->receive(raw, read_buffer_, to_peer);
   if (!to_peer.empty()) {
-    pending_.move(to_peer);
+    queueWrite(to_peer);
     doWrite();
   }
   if (!ok) {
@@ -184,13 +187,26 @@ void Connection::write(Buffer& data, bool end_stream) {
       closeSocket(ConnectionEvent::LocalClose);
       return;
     }
-    pending_.move(ciphertext);
+    queueWrite(ciphertext);
   } else {
-    pending_.move(data);
+    queueWrite(data);
   }
   if (end_stream) shutdown_after_write_ = true;
   checkWatermarks();
   scheduleFlush();
+}
+
+void Connection::queueWrite(Buffer& data) {
+  if (data.empty()) return;
+  queued_bytes_ += data.size();
+  // Small pieces join the last queued buffer (if the kernel is not being handed it now);
+  // big ones are queued as they are, so bulk data is never copied here.
+  if (data.size() <= kCoalesceBytes && queue_.size() > in_flight_) {
+    queue_.back().move(data);
+    return;
+  }
+  queue_.push_back(std::move(data));
+  data.clear();
 }
 
 void Connection::scheduleFlush() {
@@ -206,8 +222,7 @@ void Connection::scheduleFlush() {
 
 void Connection::doWrite() {
   if (writing_ || state_ == State::Closed) return;
-  if (in_flight_.empty()) in_flight_.move(pending_);
-  if (in_flight_.empty()) {
+  if (queue_.empty()) {
     if (state_ == State::Closing) {
       closeSocket(ConnectionEvent::LocalClose);
     } else if (shutdown_after_write_) {
@@ -217,19 +232,35 @@ void Connection::doWrite() {
     }
     return;
   }
+  // One gathered send for the queued buffers (sendmsg with an iovec each; entries past
+  // in_flight_ stay empty). Asio copies the array into the operation.
+  std::array<asio::const_buffer, kMaxGather> pieces{};
+  in_flight_ = std::min(queue_.size(), kMaxGather);
+  for (size_t i = 0; i < in_flight_; ++i) pieces[i] = asio::buffer(queue_[i].data(), queue_[i].size());
   writing_ = true;
-  socket_.async_write_some(asio::buffer(in_flight_.data(), in_flight_.size()),
-                           [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                             self->writing_ = false;
-                             if (self->state_ == State::Closed) return;
-                             if (ec) {
-                               self->closeSocket(ConnectionEvent::RemoteClose);
-                               return;
-                             }
-                             self->in_flight_.drain(n);
-                             self->checkWatermarks();
-                             self->doWrite();
-                           });
+  socket_.async_write_some(pieces, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+    self->writing_ = false;
+    self->in_flight_ = 0;
+    if (self->state_ == State::Closed) return;
+    if (ec) {
+      self->closeSocket(ConnectionEvent::RemoteClose);
+      return;
+    }
+    self->consumeWritten(n);
+    self->checkWatermarks();
+    self->doWrite();
+  });
+}
+
+void Connection::consumeWritten(size_t n) {
+  queued_bytes_ -= n;
+  while (n > 0) {
+    Buffer& front = queue_.front();
+    size_t k = std::min(n, front.size());
+    front.drain(k);
+    n -= k;
+    if (front.empty()) queue_.pop_front();
+  }
 }
 
 void Connection::checkWatermarks() {
@@ -266,8 +297,8 @@ void Connection::closeSocket(ConnectionEvent event) {
   boost::system::error_code ec;
   if (event == ConnectionEvent::LocalClose) socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
-  pending_.clear();
-  in_flight_.clear();
+  queue_.clear();
+  queued_bytes_ = 0;
   if (callbacks_) callbacks_->onEvent(event);
 }
 

@@ -3,6 +3,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -65,7 +66,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close(CloseType type);
   bool isOpen() const { return state_ == State::Open; }
   bool peerHalfClosed() const { return peer_half_closed_; }
-  size_t bufferedBytes() const { return pending_.size() + in_flight_.size(); }
+  size_t bufferedBytes() const { return queued_bytes_; }
   uint32_t bufferLimit() const { return buffer_limit_; }
   bool aboveHighWatermark() const { return above_high_; }
   tcp::socket& socket() { return socket_; }
@@ -80,6 +81,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void deliverRead();
   void doWrite();
   void scheduleFlush();
+  void queueWrite(Buffer& data);
+  void consumeWritten(size_t n);
   void checkWatermarks();
   void closeSocket(ConnectionEvent event);
   void tlsFailed(std::string why);
@@ -102,8 +105,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool last_read_full_ = false;
   bool undelivered_ = false;  // a read completed while reading was paused
   bool read_eof_ = false;     // that read (or the last one) found the peer's end of stream
-  Buffer pending_;            // queued, not yet handed to the kernel
-  Buffer in_flight_;          // the bytes of the write in progress (never touched while it runs)
+  static constexpr size_t kMaxGather = 16;
+  std::deque<Buffer> queue_;  // bytes not yet taken by the kernel, in order
+  size_t in_flight_ = 0;      // how many of queue_'s first buffers a send is reading now
+  size_t queued_bytes_ = 0;
   std::string remote_;
   std::string local_;
   uint64_t id_;
