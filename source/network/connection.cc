@@ -232,13 +232,7 @@ void Connection::doWrite() {
     }
     return;
   }
-  // One gathered send for the queued buffers (sendmsg with an iovec each; entries past
-  // in_flight_ stay empty). Asio copies the array into the operation.
-  std::array<asio::const_buffer, kMaxGather> pieces{};
-  in_flight_ = std::min(queue_.size(), kMaxGather);
-  for (size_t i = 0; i < in_flight_; ++i) pieces[i] = asio::buffer(queue_[i].data(), queue_[i].size());
-  writing_ = true;
-  socket_.async_write_some(pieces, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+  auto done = [self = shared_from_this()](boost::system::error_code ec, size_t n) {
     self->writing_ = false;
     self->in_flight_ = 0;
     if (self->state_ == State::Closed) return;
@@ -249,7 +243,18 @@ void Connection::doWrite() {
     self->consumeWritten(n);
     self->checkWatermarks();
     self->doWrite();
-  });
+  };
+  writing_ = true;
+  in_flight_ = std::min(queue_.size(), kMaxGather);
+  if (in_flight_ == 1) {
+    socket_.async_write_some(asio::buffer(queue_[0].data(), queue_[0].size()), std::move(done));
+    return;
+  }
+  // One gathered send for several buffers (sendmsg with an iovec each; entries past
+  // in_flight_ stay empty). Asio copies the array into the operation.
+  std::array<asio::const_buffer, kMaxGather> pieces{};
+  for (size_t i = 0; i < in_flight_; ++i) pieces[i] = asio::buffer(queue_[i].data(), queue_[i].size());
+  socket_.async_write_some(pieces, std::move(done));
 }
 
 void Connection::consumeWritten(size_t n) {
