@@ -117,6 +117,9 @@ bool TlsPipe::advance(Buffer& plaintext) {
     int n = SSL_read(ssl_.get(), space, static_cast<int>(kRecordSize));
     if (n > 0) {
       plaintext.commit(static_cast<size_t>(n));
+      // TLS reads exactly up to record boundaries: with no ciphertext left to give it and
+      // nothing decrypted left over, another SSL_read could only say "want read".
+      if (inputSize() == 0 && SSL_pending(ssl_.get()) == 0) return true;
       continue;
     }
     int e = SSL_get_error(ssl_.get(), n);
