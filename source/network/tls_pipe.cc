@@ -112,6 +112,9 @@ bool TlsPipe::advance(Buffer& plaintext) {
     }
     handshake_done_ = true;
   }
+  // Room for all the plaintext the waiting ciphertext can hold, at once: growing record by
+  // record would copy what was already decrypted each time the buffer doubles.
+  plaintext.prepare(inputSize() + kRecordSize);
   while (!peer_closed_) {
     char* space = plaintext.prepare(kRecordSize);
     int n = SSL_read(ssl_.get(), space, static_cast<int>(kRecordSize));

@@ -242,7 +242,17 @@ void Router::onRead(Buffer& data, bool end_stream) {
       break;
     }
     size_t consumed = 0;
+    reading_ = &data;
     auto result = parser_->execute(data.view(), consumed);
+    reading_ = nullptr;
+    if (whole_read_is_body_) {
+      // Hand the read buffer itself on (see onBody): no copy of bulk body bytes.
+      whole_read_is_body_ = false;
+      Buffer chunk;
+      chunk.swap(data);
+      decoder_callbacks_->encodeData(chunk, false);
+      continue;
+    }
     data.drain(consumed);
     if (result == http1::Parser::Result::Paused) {
       if (!response_done_) parser_->resume();  // an interim (1xx) response ended
@@ -279,6 +289,8 @@ int Router::onHeaders(http1::MessageHead& head) {
     return http1::Parser::kAbort;
   }
   interim_ = false;
+  body_length_known_ = head.has_content_length && !head.chunked;
+  body_left_ = head.content_length;
   response_timer_->disable();
   StreamInfo& info = decoder_callbacks_->streamInfo();
   info.first_upstream_byte = StreamInfo::Clock::now();
@@ -297,6 +309,14 @@ int Router::onHeaders(http1::MessageHead& head) {
 
 void Router::onBody(std::string_view data) {
   if (response_end_sent_) return;
+  if (body_length_known_) body_left_ -= std::min<uint64_t>(body_left_, data.size());
+  // The whole read is body and the response goes on past it (so llhttp reports nothing
+  // more from this read): onRead passes the buffer on once llhttp returns.
+  if (reading_ && data.data() == reading_->data() && data.size() == reading_->size() &&
+      (!body_length_known_ || body_left_ > 0)) {
+    whole_read_is_body_ = true;
+    return;
+  }
   Buffer chunk(data);
   decoder_callbacks_->encodeData(chunk, false);
 }

@@ -96,6 +96,10 @@ class Router : public HttpFilter,
   std::unique_ptr<http1::Parser> parser_;
   bool response_started_ = false;
   bool response_end_sent_ = false;
+  Buffer* reading_ = nullptr;        // the upstream read llhttp is parsing now
+  bool whole_read_is_body_ = false;  // ... and all of it is body, to be passed on as it is
+  bool body_length_known_ = false;   // the response has a Content-Length
+  uint64_t body_left_ = 0;           // ... and this much of its body is still to come
   bool response_done_ = false;
   bool interim_ = false;
   bool upstream_keep_alive_ = false;
