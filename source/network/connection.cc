@@ -96,6 +96,7 @@ void Connection::onReadComplete(boost::system::error_code ec, size_t n, size_t s
 }
 
 void Connection::deliverRead() {
+  if (state_ != State::Open) return;
   // A read may complete after the owner paused reading (it was queued before): keep its
   // bytes until reading resumes, so a paused consumer never sees data.
   undelivered_ = read_disable_count_ > 0;

@@ -1,5 +1,8 @@
 #include "source/filters/http/router/router.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "api/interpose/strings.h"
 #include "source/common/logger.h"
 #include "source/http/http1/serializer.h"
@@ -245,9 +248,8 @@ void Router::onRead(Buffer& data, bool end_stream) {
     reading_ = &data;
     auto result = parser_->execute(data.view(), consumed);
     reading_ = nullptr;
-    if (whole_read_is_body_) {
+    if (std::exchange(whole_read_is_body_, false) && result == http1::Parser::Result::Ok) {
       // Hand the read buffer itself on (see onBody): no copy of bulk body bytes.
-      whole_read_is_body_ = false;
       Buffer chunk;
       chunk.swap(data);
       decoder_callbacks_->encodeData(chunk, false);
