@@ -61,7 +61,9 @@ void Connection::readDisable(bool disable) {
 }
 
 void Connection::doRead() {
-  if (reading_ || read_disable_count_ > 0 || state_ != State::Open || peer_half_closed_) return;
+  // A held read (undelivered_) goes first, from the resume that readDisable(false) posted:
+  // reading on now would land bytes in the buffer the consumer is about to be handed.
+  if (reading_ || undelivered_ || read_disable_count_ > 0 || state_ != State::Open || peer_half_closed_) return;
   reading_ = true;
   // Read straight into the buffer the consumer sees (for TLS: the ciphertext buffer). A read
   // that fills its space makes the next one larger, for bulk transfers. Always a read, never

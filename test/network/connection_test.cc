@@ -104,6 +104,24 @@ TEST_F(ConnectionTest, PausedConnectionHoldsEndOfStreamUntilResumed) {
   EXPECT_TRUE(connection_->peerHalfClosed());
 }
 
+TEST_F(ConnectionTest, ResumeThenStartReadingDeliversTheHeldReadFirst) {
+  // A pooled upstream connection: paused with bytes held, resumed and handed to a new owner
+  // that calls startReading() before the posted resume runs. The held bytes must come first,
+  // and no read may be in progress while the consumer gets the buffer.
+  connection_->startReading();
+  runFor(20ms);
+  connection_->readDisable(true);
+  peerSends("held");
+  runFor(100ms);
+  ASSERT_EQ(recorder_.reads, 0);
+  connection_->readDisable(false);
+  connection_->startReading();
+  peerSends("next");
+  runUntil([&] { return recorder_.data.size() >= 8; });
+  runFor(50ms);
+  EXPECT_EQ(recorder_.data, "heldnext");
+}
+
 TEST_F(ConnectionTest, NestedPausesNeedAsManyResumes) {
   connection_->startReading();
   connection_->readDisable(true);

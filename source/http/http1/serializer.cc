@@ -1,5 +1,6 @@
 #include "source/http/http1/serializer.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -92,7 +93,7 @@ void writeRequestHead(const HeaderMap& headers, std::string_view method, std::st
 void writeResponseHead(int status, const HeaderMap& headers, Buffer& out) {
   char code[16];
   int n = std::snprintf(code, sizeof(code), "HTTP/1.1 %d ", status);
-  out.add(std::string_view(code, static_cast<size_t>(n)));
+  out.add(std::string_view(code, std::min(static_cast<size_t>(n), sizeof(code) - 1)));
   out.add(reasonPhrase(status));
   out.add("\r\n");
   writeFields(headers, out);
