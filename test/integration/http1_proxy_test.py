@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import harness
@@ -460,6 +461,39 @@ class UpstreamIdleTimeoutTest(harness.ProxyTestCase):
         # A new request opens a new connection and works.
         self.assertEqual(self.get_status_200(), 200)
         self.assertEqual(self.origin.stats()["connections"] - before["connections"], 2)
+
+
+def one_connection_config(port):
+    router = "config: { connect_timeout: 2s, response_timeout: 3s }"
+    text = harness.proxy_config(port)
+    assert router in text
+    return text.replace(router, router[:-2] + ", max_connections_per_origin: 1,"
+                        " max_pending_requests_per_origin: 2 }")
+
+
+class OriginConnectionCapTest(harness.ProxyTestCase):
+    proxy_kwargs = {"config": one_connection_config, "concurrency": 1}
+
+    def test_requests_wait_for_the_one_connection_and_overflow_gets_503(self):
+        before = self.origin.stats()
+        url = self.origin.url("/delay?ms=300").encode()
+        results = [None] * 5
+
+        def fetch(i):
+            resp, reader = harness.send_and_read(
+                self.proxy, b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % url)
+            reader.sock.close()
+            results[i] = resp.status
+
+        threads = [threading.Thread(target=fetch, args=(i,)) for i in range(5)]
+        for t in threads:
+            t.start()
+            time.sleep(0.03)  # in order: one in flight, two waiting, then two too many
+        for t in threads:
+            t.join(15)
+        self.assertEqual(sorted(results), [200, 200, 200, 503, 503], results)
+        # The waiting requests took turns on the one connection.
+        self.assertEqual(self.origin.stats()["connections"] - before["connections"], 1)
 
 
 if __name__ == "__main__":
