@@ -224,28 +224,32 @@ std::shared_ptr<Http2ClientConnection> UpstreamPool::adoptHttp2(const std::strin
   return h2;
 }
 
-void UpstreamPool::serveWaiters(const std::string& pool_key) {
+std::optional<UpstreamPool::Waiter> UpstreamPool::takeWaiter(const std::string& pool_key) {
   auto it = waiting_.find(pool_key);
-  // Waiters first go to an HTTP/2 connection with room for more streams.
   while (it != waiting_.end() && !it->second.empty()) {
-    auto h2 = usableHttp2(pool_key);
-    if (!h2) break;
     Waiter waiter = std::move(it->second.front());
     it->second.pop_front();
-    if (waiter.alive.expired()) continue;
+    if (!waiter.alive.expired()) return waiter;
+  }
+  return std::nullopt;
+}
+
+void UpstreamPool::serveWaiters(const std::string& pool_key) {
+  // Waiters first go to an HTTP/2 connection with room for more streams.
+  while (auto h2 = usableHttp2(pool_key)) {
+    auto waiter = takeWaiter(pool_key);
+    if (!waiter) break;
     Result result;
     result.endpoint = h2->endpoint();
     result.h2 = std::move(h2);
-    waiter.callback(std::move(result));
-    it = waiting_.find(pool_key);
+    waiter->callback(std::move(result));
   }
-  while (it != waiting_.end() && !it->second.empty() && busy_[pool_key] < options_.max_connections_per_origin) {
-    Waiter waiter = std::move(it->second.front());
-    it->second.pop_front();
-    if (waiter.alive.expired()) continue;
-    connect(pool_key, std::move(waiter));
-    it = waiting_.find(pool_key);
+  while (busy_[pool_key] < options_.max_connections_per_origin) {
+    auto waiter = takeWaiter(pool_key);
+    if (!waiter) break;
+    connect(pool_key, std::move(*waiter));
   }
+  auto it = waiting_.find(pool_key);
   if (it != waiting_.end() && it->second.empty()) waiting_.erase(it);
 }
 
@@ -281,16 +285,12 @@ void UpstreamPool::release(const std::string& host, uint16_t port, bool tls, net
                 !connection->peerHalfClosed();
   if (usable) {
     // Straight to the next request waiting for this origin, if any.
-    auto it = waiting_.find(pool_key);
-    while (it != waiting_.end() && !it->second.empty()) {
-      Waiter waiter = std::move(it->second.front());
-      it->second.pop_front();
-      if (waiter.alive.expired()) continue;
+    if (auto waiter = takeWaiter(pool_key)) {
       Result result;
       result.endpoint = connection->remoteAddress();
       result.connection = std::move(connection);
       result.reused = true;
-      waiter.callback(std::move(result));
+      waiter->callback(std::move(result));
       return;
     }
   }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,8 @@ class UpstreamPool {
   void connect(const std::string& pool_key, Waiter waiter);
   void connectionDone(const std::string& pool_key);  // one busy connection fewer
   void serveWaiters(const std::string& pool_key);
+  // The first waiting request for this origin that is still wanted; gone ones are dropped.
+  std::optional<Waiter> takeWaiter(const std::string& pool_key);
 
   boost::asio::io_context& io_;
   Options options_;
