@@ -155,6 +155,12 @@ Buffer& TlsPipe::nextInput() {
 size_t TlsPipe::inputSize() const { return input_.size() + (source_ ? source_->size() : 0); }
 
 bool TlsPipe::send(Buffer& plaintext, bool close, Buffer& to_peer) {
+  if (!plaintext.empty() && handshake_done_) {
+    // Room for every record up front: TLS hands the BIO one record at a time, and a buffer
+    // grown record by record would copy all the earlier ciphertext each time it doubled.
+    size_t records = (plaintext.size() + kRecordSize - 1) / kRecordSize;
+    output_.prepare(plaintext.size() + records * SSL_max_seal_overhead(ssl_.get()));
+  }
   while (!plaintext.empty()) {
     int n = SSL_write(ssl_.get(), plaintext.data(), static_cast<int>(std::min<size_t>(plaintext.size(), 1 << 20)));
     if (n <= 0) {
