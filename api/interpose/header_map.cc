@@ -70,6 +70,10 @@ void HeaderMap::add(std::string_view name, std::string_view value) { emplace(std
 
 void HeaderMap::emplace(std::string&& name, std::string&& value) {
   for (char& c : name) c = str::lower(c);
+  emplaceLowerCase(std::move(name), std::move(value));
+}
+
+void HeaderMap::emplaceLowerCase(std::string&& name, std::string&& value) {
   if (!name.empty() && name[0] == ':' && !entries_.empty() && entries_.back().first[0] != ':') {
     // Keep pseudo-headers ahead of regular ones.
     auto pos = std::find_if(entries_.begin(), entries_.end(),
@@ -77,7 +81,9 @@ void HeaderMap::emplace(std::string&& name, std::string&& value) {
     entries_.emplace(pos, std::move(name), std::move(value));
     return;
   }
-  if (entries_.empty()) entries_.reserve(16);
+  // Room for a typical message's fields at once, in a block small enough (under 1 KiB) for
+  // glibc's per-thread cache: from 1 KiB up, malloc takes its slow path for large blocks.
+  if (entries_.empty()) entries_.reserve(960 / sizeof(Entry));
   entries_.emplace_back(std::move(name), std::move(value));
 }
 
@@ -124,14 +130,15 @@ bool isValidHeaderValue(std::string_view value) {
 }
 
 namespace {
-// RFC 9110 token characters, as a table: this runs for every field of every message.
+// RFC 9110 token characters, as a table that also lower-cases them (0: not a token
+// character): this runs for every field of every message.
 struct TokenTable {
-  bool allowed[256] = {};
+  char lower[256] = {};
   constexpr TokenTable() {
-    for (int c = '0'; c <= '9'; ++c) allowed[c] = true;
-    for (int c = 'a'; c <= 'z'; ++c) allowed[c] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) allowed[c] = true;
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) allowed[static_cast<unsigned char>(c)] = true;
+    for (int c = '0'; c <= '9'; ++c) lower[c] = static_cast<char>(c);
+    for (int c = 'a'; c <= 'z'; ++c) lower[c] = static_cast<char>(c);
+    for (int c = 'A'; c <= 'Z'; ++c) lower[c] = static_cast<char>(c - 'A' + 'a');
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) lower[static_cast<unsigned char>(c)] = c;
   }
 };
 constexpr TokenTable kToken;
@@ -140,9 +147,22 @@ constexpr TokenTable kToken;
 bool isValidHeaderName(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
-    if (!kToken.allowed[static_cast<unsigned char>(c)]) return false;
+    if (kToken.lower[static_cast<unsigned char>(c)] == 0) return false;
   }
   return true;
+}
+
+bool lowerCaseHeaderName(std::string& name) {
+  bool valid = !name.empty();
+  for (char& c : name) {
+    char l = kToken.lower[static_cast<unsigned char>(c)];
+    if (l == 0) {
+      valid = false;
+      l = str::lower(c);
+    }
+    c = l;
+  }
+  return valid;
 }
 
 }  // namespace interpose

@@ -34,6 +34,8 @@ class HeaderMap {
   void add(std::string_view name, std::string_view value);
   // The same, taking ownership of the strings (no copies; the name is lower-cased in place).
   void emplace(std::string&& name, std::string&& value);
+  // The same for a name that is lower-case already (see lowerCaseHeaderName).
+  void emplaceLowerCase(std::string&& name, std::string&& value);
   // Adds pseudo-headers (names given lower-case, e.g. ":method") after any existing ones.
   void addPseudoHeaders(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
   // Removes every field for which `pred(name)` holds, in one pass.
@@ -70,5 +72,7 @@ class HeaderMap {
 bool isValidHeaderValue(std::string_view value);
 // True when `name` is a valid RFC 9110 token (pseudo-headers excluded).
 bool isValidHeaderName(std::string_view name);
+// Lower-cases `name` in place and returns isValidHeaderName(name), in one pass: for parsers.
+bool lowerCaseHeaderName(std::string& name);
 
 }  // namespace interpose

@@ -104,6 +104,30 @@ TEST(HeaderMapTest, ValidatesNamesAndValues) {
   EXPECT_FALSE(isValidHeaderName(""));
 }
 
+TEST(HeaderMapTest, LowerCaseHeaderNameLowersAndValidatesInOnePass) {
+  std::string name = "X-Custom_1!Ab";
+  EXPECT_TRUE(lowerCaseHeaderName(name));
+  EXPECT_EQ(name, "x-custom_1!ab");
+  std::string spaced = "Host ";
+  EXPECT_FALSE(lowerCaseHeaderName(spaced));
+  EXPECT_EQ(spaced, "host ");  // still lower-cased, for the error message
+  std::string colon = "a:b";
+  EXPECT_FALSE(lowerCaseHeaderName(colon));
+  std::string empty;
+  EXPECT_FALSE(lowerCaseHeaderName(empty));
+  std::string high = "n\xe9";
+  EXPECT_FALSE(lowerCaseHeaderName(high));
+}
+
+TEST(HeaderMapTest, EmplaceLowerCaseKeepsPseudoHeadersFirst) {
+  HeaderMap h;
+  h.emplaceLowerCase("accept", "*/*");
+  h.emplaceLowerCase(":path", "/");
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h.entries()[0].first, ":path");
+  EXPECT_EQ(*h.get("Accept"), "*/*");
+}
+
 TEST(BufferTest, AddDrainMove) {
   Buffer a("hello ");
   a.add("world");

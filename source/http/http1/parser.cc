@@ -55,13 +55,13 @@ int Parser::onUrl(llhttp_t* p, const char* at, size_t len) {
 void Parser::flushField() {
   if (field_.empty() && !in_value_) return;
   // llhttp lets "Name : value" through; RFC 9112 5.1 says reject it (a smuggling vector).
-  if (!isValidHeaderName(field_) && invalid_header_.empty()) invalid_header_ = field_;
+  if (!lowerCaseHeaderName(field_) && invalid_header_.empty()) invalid_header_ = field_;
   HeaderMap& target =
       headers_done_ ? *(trailers_ ? trailers_ : (trailers_ = std::make_unique<HeaderMap>())) : *head_.headers;
   // Obsolete line folding is rejected by llhttp; surrounding whitespace is not part of a value.
   std::string_view trimmed = str::trim(value_);
   if (trimmed.size() != value_.size()) value_ = std::string(trimmed);
-  target.emplace(std::move(field_), std::move(value_));
+  target.emplaceLowerCase(std::move(field_), std::move(value_));
   field_.clear();
   value_.clear();
   in_value_ = false;

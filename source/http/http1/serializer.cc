@@ -60,9 +60,9 @@ void removeHopByHopHeaders(HeaderMap& headers) {
   });
 }
 
-void writeFields(const HeaderMap& headers, Buffer& out) {
+void writeFields(const HeaderMap& headers, Buffer& out, std::string_view extra_fields) {
   // Sized first, then written in place: no intermediate string.
-  size_t size = 2;
+  size_t size = extra_fields.size() + 2;
   for (const auto& [name, value] : headers) {
     if (name.empty() || name[0] != ':') size += name.size() + value.size() + 4;
   }
@@ -78,6 +78,7 @@ void writeFields(const HeaderMap& headers, Buffer& out) {
     put(value);
     put("\r\n");
   }
+  if (!extra_fields.empty()) put(extra_fields);
   put("\r\n");
   out.commit(size);
 }

@@ -15,8 +15,8 @@ void removeHopByHopHeaders(HeaderMap& headers);
 void writeRequestHead(const HeaderMap& headers, std::string_view method, std::string_view target, Buffer& out);
 // Writes a status line and fields (pseudo-headers skipped) to `out`.
 void writeResponseHead(int status, const HeaderMap& headers, Buffer& out);
-// Writes fields and the final CRLF.
-void writeFields(const HeaderMap& headers, Buffer& out);
+// Writes fields, then `extra_fields` (whole "name: value\r\n" lines, if any), then the final CRLF.
+void writeFields(const HeaderMap& headers, Buffer& out, std::string_view extra_fields = {});
 
 // Chunked transfer coding.
 void writeChunk(std::string_view data, Buffer& out);

@@ -59,6 +59,10 @@ TEST(ParserTest, SimpleRequest) {
   EXPECT_EQ(*m.head.headers->get("x-two"), "spaced");
   EXPECT_TRUE(m.head.keep_alive);
   EXPECT_TRUE(m.complete);
+  // Names are stored lower-case, whatever the wire spelling.
+  ASSERT_EQ(m.head.headers->size(), 2u);
+  EXPECT_EQ(m.head.headers->entries()[0].first, "host");
+  EXPECT_EQ(m.head.headers->entries()[1].first, "x-two");
 }
 
 TEST(ParserTest, PausesAfterEachPipelinedRequest) {
@@ -229,6 +233,18 @@ TEST(SerializerTest, WritesRequestHeadWithoutPseudoHeaders) {
   Buffer out("earlier bytes|");
   writeRequestHead(h, "POST", "/p?q=1", out);
   EXPECT_EQ(out.view(), "earlier bytes|POST /p?q=1 HTTP/1.1\r\nhost: example.com\r\ncontent-length: 0\r\n\r\n");
+}
+
+TEST(SerializerTest, WritesExtraFieldLinesBeforeTheBlankLine) {
+  HeaderMap h;
+  h.addPseudoHeaders({{":method", "POST"}});
+  h.add("x-a", "1");
+  Buffer out;
+  writeFields(h, out, "transfer-encoding: chunked\r\n");
+  EXPECT_EQ(out.view(), "x-a: 1\r\ntransfer-encoding: chunked\r\n\r\n");
+  Buffer plain;
+  writeFields(h, plain);
+  EXPECT_EQ(plain.view(), "x-a: 1\r\n\r\n");
 }
 
 TEST(SerializerTest, WritesHeadAndChunks) {

@@ -26,31 +26,30 @@ http::UpstreamPool& Router::pool() {
 
 FilterHeadersStatus Router::decodeHeaders(HeaderMap& headers, bool end_stream) {
   // CONNECT belongs to the connection manager, which turns it into an inner connection.
-  if (headers.method() == "CONNECT") return FilterHeadersStatus::Continue;
+  const std::string_view method = headers.method();
+  if (method == "CONNECT") return FilterHeadersStatus::Continue;
+  const std::string_view authority = headers.authority();
   secure_ = headers.scheme() == "https";
-  auto target = http::splitAuthority(headers.authority(), secure_ ? 443 : 80);
+  auto target = http::splitAuthority(authority, secure_ ? 443 : 80);
   if (!target) {
     decoder_callbacks_->sendLocalReply(400, "invalid or missing request authority\n", {}, "invalid_authority");
     return FilterHeadersStatus::StopIteration;
   }
   host_ = target->first;
   port_ = target->second;
-  head_request_ = headers.method() == "HEAD";
+  head_request_ = method == "HEAD";
   request_has_body_ = !end_stream;
   request_end_ = end_stream;
 
   // Serialised straight from the request: Host from the authority, then the fields.
   request_chunked_ = request_has_body_ && !headers.has("content-length");
-  std::string head;
-  head.reserve(256 + headers.byteSize() + 4 * headers.size());
-  head.append(headers.method()).append(" ").append(headers.path()).append(" HTTP/1.1\r\nhost: ");
-  head.append(headers.authority()).append("\r\n");
-  for (const auto& [name, value] : headers) {
-    if (name[0] != ':') head.append(name).append(": ").append(value).append("\r\n");
-  }
-  if (request_chunked_) head.append("transfer-encoding: chunked\r\n");
-  head.append("\r\n");
-  request_head_.add(head);
+  request_head_.add(method);
+  request_head_.add(" ");
+  request_head_.add(headers.path());
+  request_head_.add(" HTTP/1.1\r\nhost: ");
+  request_head_.add(authority);
+  request_head_.add("\r\n");
+  http1::writeFields(headers, request_head_, request_chunked_ ? "transfer-encoding: chunked\r\n" : "");
 
   response_timer_ = std::make_unique<Timer>(decoder_callbacks_->worker().ioContext(), [this] {
     upstreamFailed(504, str::cat("upstream response timeout (", host_, ":", port_, ")"),
