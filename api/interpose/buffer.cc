@@ -8,12 +8,15 @@ namespace interpose::buffer_storage {
 namespace {
 
 constexpr size_t kSmallest = 256;     // Buffer's first block
-constexpr size_t kLargest = 1 << 16;  // bigger blocks go straight to the allocator
-constexpr size_t kClasses = 9;        // 256 B .. 64 KiB
+constexpr size_t kLargest = 1 << 17;  // bigger blocks go straight to the allocator
+constexpr size_t kClasses = 10;       // 256 B .. 128 KiB
 
 // How many free blocks of each size a thread keeps: plenty of small ones, a few big ones,
-// about 1.6 MiB per thread at most.
-constexpr size_t keep(size_t size) { return size <= 4096 ? 64 : size <= 16384 ? 16 : 8; }
+// about 2.1 MiB per thread at most. 128 KiB is what a bulk transfer over TLS uses: a 64 KiB
+// read decrypts into a buffer sized for one more record, and 64 KiB of plaintext encrypts to
+// a little more than 64 KiB. Left to glibc, blocks that size were trimmed back to the kernel
+// and faulted in again, several times per MiB.
+constexpr size_t keep(size_t size) { return size <= 4096 ? 64 : size <= 16384 ? 16 : size <= 65536 ? 8 : 4; }
 
 size_t classOf(size_t size) { return std::countr_zero(size) - std::countr_zero(kSmallest); }
 

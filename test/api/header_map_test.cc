@@ -159,6 +159,11 @@ TEST(BufferStorageTest, ReleasedBlocksAreReusedOnTheSameThread) {
   EXPECT_NE(b, c);
   buffer_storage::release(b, 4096);
   buffer_storage::release(c, 8192);
+  // 128 KiB blocks too: a 64 KiB TLS read or write lands in one.
+  char* bulk = buffer_storage::allocate(1 << 17);
+  buffer_storage::release(bulk, 1 << 17);
+  EXPECT_EQ(buffer_storage::allocate(1 << 17), bulk);
+  buffer_storage::release(bulk, 1 << 17);
   // Sizes outside the cached classes go straight to the allocator.
   char* big = buffer_storage::allocate(1 << 20);
   buffer_storage::release(big, 1 << 20);
