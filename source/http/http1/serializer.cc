@@ -1,8 +1,9 @@
 #include "source/http/http1/serializer.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 #include <cstring>
+#include <vector>
 
 #include "api/interpose/strings.h"
 
@@ -31,29 +32,37 @@ bool isHopByHopName(std::string_view name) {
       return false;
   }
 }
+
+// Token from a Connection value, any case: whether it names a hop-by-hop field itself.
+bool isHopByHopToken(std::string_view token) {
+  char lower[24];
+  if (token.size() > sizeof(lower)) return false;  // longer than any hop-by-hop name
+  for (size_t i = 0; i < token.size(); ++i) lower[i] = str::lower(token[i]);
+  return isHopByHopName(std::string_view(lower, token.size()));
+}
 }  // namespace
 
 void removeHopByHopHeaders(HeaderMap& headers) {
   bool any = false;
-  std::string connection;
+  // Fields the Connection header names are hop-by-hop too (RFC 9110 7.6.1). Usually it names
+  // only itself ("keep-alive", "close"), so nothing is allocated unless it names others.
+  std::vector<std::string> named;
   for (const auto& [name, value] : headers) {
     if (!isHopByHopName(name)) continue;
     any = true;
-    if (name == "connection") {
-      if (!connection.empty()) connection += ',';
-      connection += value;
+    if (name != "connection") continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view token = str::trim(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      if (!token.empty() && !isHopByHopToken(token)) named.emplace_back(token);
     }
   }
   if (!any) return;
-  // Fields the Connection header names are hop-by-hop too (RFC 9110 7.6.1).
-  std::vector<std::string_view> named;
-  for (std::string_view token : str::split(connection, ',')) {
-    token = str::trim(token);
-    if (!token.empty() && !isHopByHopName(str::toLower(token))) named.push_back(token);
-  }
   headers.removeIf([&](std::string_view name) {
     if (isHopByHopName(name)) return true;
-    for (std::string_view n : named) {
+    for (const std::string& n : named) {
       if (str::equalsIgnoreCase(name, n)) return true;
     }
     return false;
@@ -92,9 +101,12 @@ void writeRequestHead(const HeaderMap& headers, std::string_view method, std::st
 }
 
 void writeResponseHead(int status, const HeaderMap& headers, Buffer& out) {
-  char code[16];
-  int n = std::snprintf(code, sizeof(code), "HTTP/1.1 %d ", status);
-  out.add(std::string_view(code, std::min(static_cast<size_t>(n), sizeof(code) - 1)));
+  // to_chars, not snprintf: this runs for every response, and snprintf costs more than the
+  // rest of the status line together.
+  char line[24] = "HTTP/1.1 ";
+  char* end = std::to_chars(line + 9, line + sizeof(line) - 1, status).ptr;
+  *end++ = ' ';
+  out.add(std::string_view(line, static_cast<size_t>(end - line)));
   out.add(reasonPhrase(status));
   out.add("\r\n");
   writeFields(headers, out);
@@ -103,8 +115,10 @@ void writeResponseHead(int status, const HeaderMap& headers, Buffer& out) {
 void writeChunk(std::string_view data, Buffer& out) {
   if (data.empty()) return;
   char size[24];
-  int n = std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
-  out.add(std::string_view(size, static_cast<size_t>(n)));
+  char* end = std::to_chars(size, size + sizeof(size) - 2, data.size(), 16).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.add(std::string_view(size, static_cast<size_t>(end - size)));
   out.add(data);
   out.add("\r\n");
 }

@@ -247,6 +247,17 @@ TEST(SerializerTest, WritesExtraFieldLinesBeforeTheBlankLine) {
   EXPECT_EQ(plain.view(), "x-a: 1\r\n\r\n");
 }
 
+TEST(SerializerTest, WritesStatusCodesAndHexChunkSizes) {
+  HeaderMap h;
+  Buffer out;
+  writeResponseHead(599, h, out);
+  writeChunk(std::string(0x1a2b, 'x'), out);
+  std::string_view v = out.view();
+  EXPECT_EQ(v.substr(0, v.find("\r\n\r\n") + 4), "HTTP/1.1 599 Unknown\r\n\r\n");
+  EXPECT_EQ(v.substr(v.find("\r\n\r\n") + 4, 6), "1a2b\r\n");
+  EXPECT_EQ(v.size(), 24u + 6 + 0x1a2b + 2);
+}
+
 TEST(SerializerTest, WritesHeadAndChunks) {
   HeaderMap h;
   h.add(":status", "200");
