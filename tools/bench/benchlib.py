@@ -322,13 +322,50 @@ def cmd_row(args):
     return 0
 
 
+def _median(values):
+    values = sorted(values)
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
+def _aggregate(group):
+    """One row for several rounds of one (target, workers, case): the median of each measure,
+    errors summed, the highest peak RSS; CPU us/req also shows its range, the spread between
+    rounds being the noise to read any difference against."""
+    out = list(group[0])
+    for i in range(4, len(COLUMNS)):
+        name = COLUMNS[i]
+        nums = []
+        for r in group:
+            try:
+                nums.append(float(r[i]))
+            except ValueError:
+                pass
+        if not nums:
+            continue
+        nd = 2 if name == "vs direct" else 0 if name in ("req/s", "errors") else 1
+        if name == "errors":
+            out[i] = "%d" % sum(nums)
+        elif name == "peak RSS MiB":
+            out[i] = _fmt(max(nums), nd)
+        elif name == "CPU us/req" and len(nums) > 1:
+            out[i] = "%s (%s-%s)" % (_fmt(_median(nums), nd), _fmt(min(nums), nd), _fmt(max(nums), nd))
+        else:
+            out[i] = _fmt(_median(nums), nd)
+    return out
+
+
 def cmd_table(args):
-    rows = []
+    """table RESULTS_TSV: a markdown table. Rows repeated for the same target, workers and case
+    (several rounds) become one row of medians."""
+    groups = {}
     with open(args[0]) as f:
         for line in f:
             line = line.rstrip("\n")
             if line:
-                rows.append(line.split("\t")[:len(COLUMNS)])
+                r = line.split("\t")[:len(COLUMNS)]
+                groups.setdefault(tuple(r[:3]), []).append(r)
+    rows = [g[0] if len(g) == 1 else _aggregate(g) for g in groups.values()]
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
               for i, c in enumerate(COLUMNS)]
     numeric = set(range(3, len(COLUMNS)))

@@ -28,6 +28,7 @@ NO_BUILD=0
 OUT=""
 NCPU="$(nproc)"
 MINT_TIMEOUT=180
+ROUNDS=1
 
 usage() {
   cat <<EOF
@@ -43,6 +44,9 @@ Usage: tools/bench/run_mitm.sh [options]     (same as: tools/bench/run.sh --mitm
   --conns-1k N       hey -c for the two 1 KiB cases (default $CONNS_1K)
   --conns-1m N       hey -c for the 1 MiB case (default $CONNS_1M)
   --cores N          the "all cores" worker count (default: nproc = $NCPU)
+  --rounds N         run every target and case N times, round after round, and report
+                     medians (CPU also as its range): one sitting drifts by 15% or more on
+                     shared machines, so compare figures from several rounds (default 1)
   --skip-missing     skip (with a warning) targets whose tool is missing
                      instead of failing
   --mint-bench PATH  minting benchmark binary (default: bazel-bin/tools/bench/mint_bench;
@@ -68,6 +72,7 @@ while (($#)); do
     --conns-1k) CONNS_1K="${2:?}"; shift 2 ;;
     --conns-1m) CONNS_1M="${2:?}"; shift 2 ;;
     --cores) NCPU="${2:?}"; shift 2 ;;
+    --rounds) ROUNDS="${2:?}"; shift 2 ;;
     --skip-missing) SKIP_MISSING=1; shift ;;
     --mint-bench) MINT_BENCH="${2:?--mint-bench needs a path}"; shift 2 ;;
     --mint-bench=*) MINT_BENCH="${1#*=}"; shift ;;
@@ -83,7 +88,7 @@ done
 # ---------------------------------------------------------------- arguments
 parse_duration "$DURATION"
 [[ "$DUR_S" =~ ^[0-9]+$ && "$DUR_S" -gt 0 ]] || die "bad --duration '$DURATION'"
-positive_ints "$CONNS_1K" "$CONNS_1M" "$NCPU"
+positive_ints "$CONNS_1K" "$CONNS_1M" "$NCPU" "$ROUNDS"
 [[ -z "$OUT" ]] || OUT="$(abs_out "$OUT")"
 [[ "$MINT_BENCH" == /* ]] || MINT_BENCH="$PWD/$MINT_BENCH"
 select_targets "$ONLY" "$ALL_TARGETS" mitmproxy=mitmdump
@@ -291,7 +296,7 @@ run_case() {  # TARGET WORKERS CASE MEASURE_PID|-
   url="$ORIGIN_URL_BASE$(case_path "$c")"
   read -r -a flags <<<"$(case_flags "$c")"
   [[ "$mpid" == - ]] || px=(-x "http://127.0.0.1:$PROXY_PORT")
-  tag="${target}_w${workers}_${c}"; tag="${tag//[^A-Za-z0-9_.-]/_}"
+  tag="${target}_w${workers}_${c}"; ((ROUNDS == 1)) || tag+="_r$round"; tag="${tag//[^A-Za-z0-9_.-]/_}"
   heyout="$TMP/hey_$tag.txt"; mon="$TMP/mon_$tag.json"
 
   # short warm-up (bounded by -z and by timeout), not measured; it also lets
@@ -340,6 +345,7 @@ env_header() {
   cpu="$(cpu_model)"
   kern="$(uname -r)"
   echo "- mode: HTTPS interception (MITM); all on 127.0.0.1"
+  ((ROUNDS == 1)) || echo "- $ROUNDS rounds (every target and case once per round); each figure is the median of the rounds, CPU us/req also shows the range"
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); host: ${NCPU} cores for workers, $(nproc) online ($cpu), Linux $kern"
   echo "- load: hey $(dpkg-query -W -f='${Version}' hey 2>/dev/null || echo '?'), -z ${DUR_S}s -t 0, https://localhost:PORT/...; 1k: -c $CONNS_1K keep-alive; 1k-new: -c $CONNS_1K -disable-keepalive (CONNECT + TLS handshake per request); 1m: -c $CONNS_1M keep-alive"
   echo "- origin: nginx $($NGINX -v 2>&1 | sed 's|.*nginx/||'), TLS 1.2/1.3 with an ECDSA P-256 certificate, worker_processes 1, access_log off"
@@ -359,35 +365,39 @@ log "targets: ${TARGETS[*]}; ${DUR_S}s per case"
 make_certs
 start_origin
 
-for target in "${TARGETS[@]}"; do
-  case "$target" in
-    direct)
-      log "direct -> nginx (TLS)"
-      for c in "${CASES[@]}"; do run_case direct - "$c" -; done
-      ;;
-    interpose)
-      for w in "${WORKER_SET[@]}"; do
-        log "interpose --concurrency $w (tls_intercept)"
-        for c in "${CASES[@]}"; do
-          start_interpose "$w"; run_case interpose "$w" "$c" "$PROXY_PID"; stop_proxy
+for ((round = 1; round <= ROUNDS; round++)); do
+  ((ROUNDS == 1)) || log "round $round of $ROUNDS"
+  DIRECT_RPS=()  # "vs direct" compares with this round's direct run
+  for target in "${TARGETS[@]}"; do
+    case "$target" in
+      direct)
+        log "direct -> nginx (TLS)"
+        for c in "${CASES[@]}"; do run_case direct - "$c" -; done
+        ;;
+      interpose)
+        for w in "${WORKER_SET[@]}"; do
+          log "interpose --concurrency $w (tls_intercept)"
+          for c in "${CASES[@]}"; do
+            start_interpose "$w"; run_case interpose "$w" "$c" "$PROXY_PID"; stop_proxy
+          done
         done
-      done
-      ;;
-    mitmdump)
-      log "mitmdump (one process)"
-      for c in "${CASES[@]}"; do
-        start_mitmdump; run_case mitmdump 1 "$c" "$PROXY_PID"; stop_proxy
-      done
-      ;;
-    squid)
-      for w in "${WORKER_SET[@]}"; do
-        log "squid workers $w (ssl-bump)"
+        ;;
+      mitmdump)
+        log "mitmdump (one process)"
         for c in "${CASES[@]}"; do
-          start_squid "$w"; run_case squid "$w" "$c" "$PROXY_PID"; stop_proxy
+          start_mitmdump; run_case mitmdump 1 "$c" "$PROXY_PID"; stop_proxy
         done
-      done
-      ;;
-  esac
+        ;;
+      squid)
+        for w in "${WORKER_SET[@]}"; do
+          log "squid workers $w (ssl-bump)"
+          for c in "${CASES[@]}"; do
+            start_squid "$w"; run_case squid "$w" "$c" "$PROXY_PID"; stop_proxy
+          done
+        done
+        ;;
+    esac
+  done
 done
 
 run_mint_bench
