@@ -300,6 +300,19 @@ stop_proxy() {
   done
 }
 
+# Each case on a fresh proxy, for every worker count in WORKER_SET: start_TARGET N, then the
+# script's run_case, then stop_proxy. LABEL is a printf format for the progress line (%s: N).
+run_cases_per_worker_count() {  # TARGET LABEL
+  local target="$1" label="$2" w c
+  for w in "${WORKER_SET[@]}"; do
+    # shellcheck disable=SC2059
+    log "$(printf "$label" "$w")"
+    for c in "${CASES[@]}"; do
+      "start_$target" "$w"; run_case "$target" "$w" "$c" "$PROXY_PID"; stop_proxy
+    done
+  done
+}
+
 # ---------------------------------------------------------------- load (hey)
 # hey_measured WHAT HEYOUT MON MEASURE_PID|- HEY_ARGS...: the measured run, hey -z DUR_S
 # HEY_ARGS (bounded by timeout DUR_S + 60 s), with the process tree of MEASURE_PID

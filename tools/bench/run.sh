@@ -258,28 +258,14 @@ for target in "${TARGETS[@]}"; do
       log "direct -> nginx"
       for c in "${CASES[@]}"; do run_case direct - "$c" -; done
       ;;
-    interpose)
-      for w in "${WORKER_SET[@]}"; do
-        log "interpose --concurrency $w"
-        for c in "${CASES[@]}"; do
-          start_interpose "$w"; run_case interpose "$w" "$c" "$PROXY_PID"; stop_proxy
-        done
-      done
-      ;;
+    interpose) run_cases_per_worker_count interpose "interpose --concurrency %s" ;;
     tinyproxy)
       log "tinyproxy (thread per connection)"
       for c in "${CASES[@]}"; do
         start_tinyproxy; run_case tinyproxy "thr/conn" "$c" "$PROXY_PID"; stop_proxy
       done
       ;;
-    squid)
-      for w in "${WORKER_SET[@]}"; do
-        log "squid workers $w"
-        for c in "${CASES[@]}"; do
-          start_squid "$w"; run_case squid "$w" "$c" "$PROXY_PID"; stop_proxy
-        done
-      done
-      ;;
+    squid) run_cases_per_worker_count squid "squid workers %s" ;;
   esac
 done
 

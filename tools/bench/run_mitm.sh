@@ -374,28 +374,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
         log "direct -> nginx (TLS)"
         for c in "${CASES[@]}"; do run_case direct - "$c" -; done
         ;;
-      interpose)
-        for w in "${WORKER_SET[@]}"; do
-          log "interpose --concurrency $w (tls_intercept)"
-          for c in "${CASES[@]}"; do
-            start_interpose "$w"; run_case interpose "$w" "$c" "$PROXY_PID"; stop_proxy
-          done
-        done
-        ;;
+      interpose) run_cases_per_worker_count interpose "interpose --concurrency %s (tls_intercept)" ;;
       mitmdump)
         log "mitmdump (one process)"
         for c in "${CASES[@]}"; do
           start_mitmdump; run_case mitmdump 1 "$c" "$PROXY_PID"; stop_proxy
         done
         ;;
-      squid)
-        for w in "${WORKER_SET[@]}"; do
-          log "squid workers $w (ssl-bump)"
-          for c in "${CASES[@]}"; do
-            start_squid "$w"; run_case squid "$w" "$c" "$PROXY_PID"; stop_proxy
-          done
-        done
-        ;;
+      squid) run_cases_per_worker_count squid "squid workers %s (ssl-bump)" ;;
     esac
   done
 done
