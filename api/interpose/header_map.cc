@@ -81,9 +81,7 @@ void HeaderMap::emplaceLowerCase(std::string&& name, std::string&& value) {
     entries_.emplace(pos, std::move(name), std::move(value));
     return;
   }
-  // Room for a typical message's fields at once, in a block small enough (under 1 KiB) for
-  // glibc's per-thread cache: from 1 KiB up, malloc takes its slow path for large blocks.
-  if (entries_.empty()) entries_.reserve(960 / sizeof(Entry));
+  if (entries_.empty()) entries_.reserve(16);
   entries_.emplace_back(std::move(name), std::move(value));
 }
 
