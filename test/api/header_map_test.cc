@@ -111,6 +111,9 @@ TEST(HeaderMapTest, LowerCaseHeaderNameLowersAndValidatesInOnePass) {
   std::string spaced = "Host ";
   EXPECT_FALSE(lowerCaseHeaderName(spaced));
   EXPECT_EQ(spaced, "host ");  // still lower-cased, for the error message
+  std::string inner = "A B";
+  EXPECT_FALSE(lowerCaseHeaderName(inner));
+  EXPECT_EQ(inner, "a b");  // past the bad character too
   std::string colon = "a:b";
   EXPECT_FALSE(lowerCaseHeaderName(colon));
   std::string empty;
@@ -159,11 +162,18 @@ TEST(BufferStorageTest, ReleasedBlocksAreReusedOnTheSameThread) {
   EXPECT_NE(b, c);
   buffer_storage::release(b, 4096);
   buffer_storage::release(c, 8192);
-  // 128 KiB blocks too: a 64 KiB TLS read or write lands in one.
-  char* bulk = buffer_storage::allocate(1 << 17);
-  buffer_storage::release(bulk, 1 << 17);
-  EXPECT_EQ(buffer_storage::allocate(1 << 17), bulk);
-  buffer_storage::release(bulk, 1 << 17);
+  // 128 KiB blocks too (a 64 KiB TLS read or write lands in one): the cache hands back the
+  // block released last, which the allocator would not do for two blocks released in turn.
+  char* x = buffer_storage::allocate(1 << 17);
+  char* y = buffer_storage::allocate(1 << 17);
+  buffer_storage::release(x, 1 << 17);
+  buffer_storage::release(y, 1 << 17);
+  char* first = buffer_storage::allocate(1 << 17);
+  char* second = buffer_storage::allocate(1 << 17);
+  EXPECT_EQ(first, y);
+  EXPECT_EQ(second, x);
+  buffer_storage::release(first, 1 << 17);
+  buffer_storage::release(second, 1 << 17);
   // Sizes outside the cached classes go straight to the allocator.
   char* big = buffer_storage::allocate(1 << 20);
   buffer_storage::release(big, 1 << 20);

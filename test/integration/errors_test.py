@@ -86,6 +86,13 @@ class MalformedRequestTest(harness.ProxyTestCase):
         raw = self.request_prefix("GET", "ws-colon") + "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n"
         self.assert_rejected("'Transfer-Encoding :'", raw.encode())
 
+    def test_space_before_colon_in_trailer(self):
+        # The same rule for trailer fields: the body may already be on its way upstream, but
+        # the request must never reach the origin complete, with "X-Bad : v" in its trailers.
+        raw = (self.request_prefix("POST", "ws-colon-trailer")
+               + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Bad : v\r\n\r\n")
+        self.assert_rejected("trailer 'X-Bad :'", raw.encode(), expect_no_upstream_head=False)
+
     def test_header_without_colon(self):
         raw = self.request_prefix("GET", "no-colon") + "this is not a header\r\n\r\n"
         self.assert_rejected("header without colon", raw.encode())

@@ -32,6 +32,7 @@ int Parser::onMessageBegin(llhttp_t* p) {
   s.head_ = MessageHead{};
   s.connect_ = false;
   s.invalid_te_ = false;
+  s.invalid_header_.clear();
   s.head_.headers = std::make_unique<HeaderMap>();
   s.trailers_.reset();
   return 0;
@@ -123,6 +124,9 @@ int Parser::onBody(llhttp_t* p, const char* at, size_t len) {
 int Parser::onMessageComplete(llhttp_t* p) {
   Parser& s = self(p);
   s.flushField();
+  // Trailer field names are checked like header names: "X-Bad : v" in a trailer is rejected
+  // too, instead of reaching the far side as a field it may read differently.
+  if (!s.invalid_header_.empty()) return -1;
   s.in_message_ = false;
   s.handler_.onMessageComplete(std::move(s.trailers_));
   // An upgrade (CONNECT) makes llhttp stop by itself with HPE_PAUSED_UPGRADE.

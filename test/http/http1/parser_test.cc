@@ -154,6 +154,9 @@ INSTANTIATE_TEST_SUITE_P(
             "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             400},
         BadInput{"space_before_colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400},
+        BadInput{"space_before_colon_in_trailer",
+                 "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-Bad : v\r\n\r\n",
+                 400},
         BadInput{"negative_length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400},
         BadInput{"oversized_headers", kOversized.c_str(), 431}),
     [](const auto& info) { return std::string(info.param.name); });
