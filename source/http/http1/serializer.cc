@@ -92,12 +92,18 @@ void writeFields(const HeaderMap& headers, Buffer& out, std::string_view extra_f
   out.commit(size);
 }
 
-void writeRequestHead(const HeaderMap& headers, std::string_view method, std::string_view target, Buffer& out) {
+void writeRequestHead(const HeaderMap& headers, std::string_view method, std::string_view target, Buffer& out,
+                      std::string_view host, std::string_view extra_fields) {
   out.add(method);
   out.add(" ");
   out.add(target);
   out.add(" HTTP/1.1\r\n");
-  writeFields(headers, out);
+  if (!host.empty()) {
+    out.add("host: ");
+    out.add(host);
+    out.add("\r\n");
+  }
+  writeFields(headers, out, extra_fields);
 }
 
 void writeResponseHead(int status, const HeaderMap& headers, Buffer& out) {

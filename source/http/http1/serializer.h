@@ -11,8 +11,10 @@ namespace interpose::http1 {
 // field named in Connection. Removes them from `headers`.
 void removeHopByHopHeaders(HeaderMap& headers);
 
-// Writes a request line and fields (pseudo-headers skipped) to `out`.
-void writeRequestHead(const HeaderMap& headers, std::string_view method, std::string_view target, Buffer& out);
+// Writes a request line, a Host field first when `host` is given, the fields (pseudo-headers
+// skipped), then `extra_fields` as writeFields does, to `out`.
+void writeRequestHead(const HeaderMap& headers, std::string_view method, std::string_view target, Buffer& out,
+                      std::string_view host = {}, std::string_view extra_fields = {});
 // Writes a status line and fields (pseudo-headers skipped) to `out`.
 void writeResponseHead(int status, const HeaderMap& headers, Buffer& out);
 // Writes fields, then `extra_fields` (whole "name: value\r\n" lines, if any), then the final CRLF.

@@ -43,13 +43,8 @@ FilterHeadersStatus Router::decodeHeaders(HeaderMap& headers, bool end_stream) {
 
   // Serialised straight from the request: Host from the authority, then the fields.
   request_chunked_ = request_has_body_ && !headers.has("content-length");
-  request_head_.add(method);
-  request_head_.add(" ");
-  request_head_.add(headers.path());
-  request_head_.add(" HTTP/1.1\r\nhost: ");
-  request_head_.add(authority);
-  request_head_.add("\r\n");
-  http1::writeFields(headers, request_head_, request_chunked_ ? "transfer-encoding: chunked\r\n" : "");
+  http1::writeRequestHead(headers, method, headers.path(), request_head_, authority,
+                          request_chunked_ ? "transfer-encoding: chunked\r\n" : "");
 
   response_timer_ = std::make_unique<Timer>(decoder_callbacks_->worker().ioContext(), [this] {
     upstreamFailed(504, str::cat("upstream response timeout (", host_, ":", port_, ")"),
