@@ -165,8 +165,9 @@ void UpstreamPool::connect(const std::string& pool_key, Waiter waiter) {
     callback(std::move(result));
   };
   const std::string host = waiter.host;
+  const uint16_t port = waiter.port;
   const UpstreamTls* tls = waiter.tls;
-  dns_.resolve(host, waiter.port, [&io, options, host, tls, finish](const network::DnsCache::Result& dns) {
+  dns_.resolve(host, port, [&io, options, host, port, tls, finish](const network::DnsCache::Result& dns) {
     if (!dns.error.empty()) {
       Result result;
       result.error = dns.error;
@@ -175,9 +176,10 @@ void UpstreamPool::connect(const std::string& pool_key, Waiter waiter) {
       return;
     }
     network::connectTo(io, dns.endpoints, options.connect_timeout, options.buffer_limit,
-                       [&io, options, host, tls, finish](network::ConnectResult connected) {
+                       [&io, options, host, port, tls, finish](network::ConnectResult connected) {
                          if (connected.connection && tls) {
-                           startTls(io, std::move(connected.connection), host, *tls, options.connect_timeout, finish);
+                           startTls(io, std::move(connected.connection), host, port, *tls, options.connect_timeout,
+                                    finish);
                            return;
                          }
                          Result result;
@@ -254,7 +256,8 @@ void UpstreamPool::serveWaiters(const std::string& pool_key) {
 }
 
 void UpstreamPool::startTls(boost::asio::io_context& io, network::ConnectionPtr connection, const std::string& host,
-                            const UpstreamTls& tls, std::chrono::milliseconds timeout, Callback callback) {
+                            uint16_t port, const UpstreamTls& tls, std::chrono::milliseconds timeout,
+                            Callback callback) {
   // The handshake gets the connect timeout again; a silent origin must not hang the request.
   auto timer = std::make_shared<Timer>(io, [weak = std::weak_ptr<network::Connection>(connection)] {
     if (auto c = weak.lock()) c->abortTls("TLS handshake timeout");
@@ -262,20 +265,21 @@ void UpstreamPool::startTls(boost::asio::io_context& io, network::ConnectionPtr 
   timer->enable(timeout);
   std::string endpoint = connection->remoteAddress();
   network::Connection* raw = connection.get();
-  raw->startTls(tls.newSession(host),
-                [timer, connection = std::move(connection), endpoint, callback](const std::string& error) mutable {
-                  timer->disable();
-                  auto keep = std::move(connection);  // breaks the connection -> callback -> connection cycle
-                  Result result;
-                  result.endpoint = endpoint;
-                  if (!error.empty()) {
-                    result.error = error;
-                    result.tls_failure = true;
-                  } else {
-                    result.connection = std::move(keep);
-                  }
-                  callback(std::move(result));
-                });
+  raw->startTls(tls.newClient(host, port), [timer, connection = std::move(connection), endpoint, callback, host, port,
+                                            &tls](const std::string& error) mutable {
+    timer->disable();
+    auto keep = std::move(connection);  // breaks the connection -> callback -> connection cycle
+    Result result;
+    result.endpoint = endpoint;
+    if (!error.empty()) {
+      tls.forgetSessions(host, port);
+      result.error = error;
+      result.tls_failure = true;
+    } else {
+      result.connection = std::move(keep);
+    }
+    callback(std::move(result));
+  });
 }
 
 void UpstreamPool::release(const std::string& host, uint16_t port, bool tls, network::ConnectionPtr connection,

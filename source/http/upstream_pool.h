@@ -67,7 +67,7 @@ class UpstreamPool {
     return str::cat(tls ? "https://" : "http://", host, ":", port);
   }
   static void startTls(boost::asio::io_context& io, network::ConnectionPtr connection, const std::string& host,
-                       const UpstreamTls& tls, std::chrono::milliseconds timeout, Callback callback);
+                       uint16_t port, const UpstreamTls& tls, std::chrono::milliseconds timeout, Callback callback);
   void removeIdle(Idle* idle);
   void sweepIdle();
   struct Waiter {

@@ -7,9 +7,39 @@
 #include "source/network/tls_pipe.h"
 
 namespace interpose::http {
+namespace {
+
+// What a client SSL needs to hand a new session to the cache: which cache, which origin.
+struct SessionSlot {
+  std::shared_ptr<TlsSessionCache> cache;
+  std::string origin;
+};
+
+void freeSessionSlot(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*index*/, long /*argl*/,
+                     void* /*argp*/) {
+  delete static_cast<SessionSlot*>(ptr);
+}
+
+int sessionSlotIndex() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, freeSessionSlot);
+  return index;
+}
+
+// BoringSSL calls this when the origin issues a session (TLS 1.3: a ticket after the
+// handshake, possibly several; TLS 1.2: at the end of the handshake).
+int onNewSession(SSL* ssl, SSL_SESSION* session) {
+  auto* slot = static_cast<SessionSlot*>(SSL_get_ex_data(ssl, sessionSlotIndex()));
+  if (slot == nullptr) return 0;
+  slot->cache->add(slot->origin, bssl::UniquePtr<SSL_SESSION>(session));
+  return 1;  // the cache owns the reference now
+}
+
+std::string originKey(const std::string& host, uint16_t port) { return str::cat(host, ":", port); }
+
+}  // namespace
 
 std::shared_ptr<const UpstreamTls> UpstreamTls::parse(const ConfigNode& node) {
-  node.expectMap({"ca_file", "verify", "client_cert", "client_key", "alpn"});
+  node.expectMap({"ca_file", "verify", "client_cert", "client_key", "alpn", "session_cache_size"});
   auto tls = std::make_shared<UpstreamTls>();
   tls->ctx_.reset(SSL_CTX_new(TLS_method()));
   SSL_CTX* ctx = tls->ctx_.get();
@@ -56,12 +86,22 @@ std::shared_ptr<const UpstreamTls> UpstreamTls::parse(const ConfigNode& node) {
       node.child("client_key").fail(str::cat(key, " does not match the certificate in ", cert));
     }
   }
+  if (int64_t origins = node.integer("session_cache_size", kDefaultSessionCacheSize, 0, 1'000'000); origins > 0) {
+    tls->sessions_ = std::make_shared<TlsSessionCache>(static_cast<size_t>(origins));
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+    SSL_CTX_sess_set_new_cb(ctx, onNewSession);
+  }
   return tls;
 }
 
-bssl::UniquePtr<SSL> UpstreamTls::newSession(const std::string& host) const {
+bssl::UniquePtr<SSL> UpstreamTls::newClient(const std::string& host, uint16_t port) const {
   bssl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
   SSL_set_connect_state(ssl.get());
+  if (sessions_) {
+    auto* slot = new SessionSlot{sessions_, originKey(host, port)};
+    SSL_set_ex_data(ssl.get(), sessionSlotIndex(), slot);  // freed with the SSL
+    if (auto session = sessions_->take(slot->origin)) SSL_set_session(ssl.get(), session.get());
+  }
   boost::system::error_code ec;
   boost::asio::ip::make_address(host, ec);
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
@@ -72,6 +112,10 @@ bssl::UniquePtr<SSL> UpstreamTls::newSession(const std::string& host) const {
     X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());  // an IP literal: no SNI, check the IP SAN
   }
   return ssl;
+}
+
+void UpstreamTls::forgetSessions(const std::string& host, uint16_t port) const {
+  if (sessions_) sessions_->forget(originKey(host, port));
 }
 
 }  // namespace interpose::http

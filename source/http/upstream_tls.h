@@ -2,15 +2,18 @@
 
 #include <openssl/ssl.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "api/interpose/config_node.h"
+#include "source/http/tls_session_cache.h"
 
 namespace interpose::http {
 
-// How the router talks TLS to https origins: whom it trusts, whether it checks, and which
-// client certificate it shows. One SSL_CTX per config, shared by every worker.
+// How the router talks TLS to https origins: whom it trusts, whether it checks, which client
+// certificate it shows, and which sessions it can resume. One SSL_CTX and one session cache
+// per config, shared by every worker.
 class UpstreamTls {
  public:
   static constexpr const char* kSystemTrustStore = "/etc/ssl/certs/ca-certificates.crt";
@@ -18,14 +21,24 @@ class UpstreamTls {
   // Parses `upstream_tls:` (absent: verify against the system trust store). Throws ConfigError.
   static std::shared_ptr<const UpstreamTls> parse(const ConfigNode& node);
 
-  // A client session for `host` (a DNS name or IP literal): SNI for names, and the peer's
-  // certificate checked against the trust store and the name or address.
-  bssl::UniquePtr<SSL> newSession(const std::string& host) const;
+  static constexpr int64_t kDefaultSessionCacheSize = 1024;
+
+  // A TLS client for `host` (a DNS name or IP literal) at `port`: SNI for names, the peer's
+  // certificate checked against the trust store and the name or address, and a session of
+  // an earlier connection to the same origin offered for resumption when there is one.
+  bssl::UniquePtr<SSL> newClient(const std::string& host, uint16_t port) const;
+  // After a failed handshake: the origin's sessions are not offered again.
+  void forgetSessions(const std::string& host, uint16_t port) const;
   bool verify() const { return verify_; }
+  // Null when session resumption is off (session_cache_size: 0).
+  const TlsSessionCache* sessions() const { return sessions_.get(); }
 
  private:
   bssl::UniquePtr<SSL_CTX> ctx_;
   bool verify_ = true;
+  // Shared with every SSL this config made, through its ex_data: a pooled connection can
+  // receive a new ticket after the config that made it is gone.
+  std::shared_ptr<TlsSessionCache> sessions_;
 };
 
 }  // namespace interpose::http

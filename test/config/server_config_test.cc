@@ -202,7 +202,17 @@ INSTANTIATE_TEST_SUITE_P(
             config:
               http_filters: [ { name: router, config: { conect_timeout: 1s } } ]
 )",
-                  "config.conect_timeout: unknown key; expected one of: connect_timeout"}),
+                  "config.conect_timeout: unknown key; expected one of: connect_timeout"},
+        BadConfig{"router_negative_session_cache", R"(listeners:
+  - name: p
+    address: 127.0.0.1:1
+    filter_chains:
+      - filters:
+          - name: http_connection_manager
+            config:
+              http_filters: [ { name: router, config: { upstream_tls: { session_cache_size: -1 } } } ]
+)",
+                  "upstream_tls.session_cache_size: expected an integer in [0, 1000000], got -1"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

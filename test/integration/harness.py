@@ -298,13 +298,15 @@ def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, acces
                      passthrough_names=("pinned.localhost", "*.pinned.test"), learned_chain=True,
                      remember_rejections="1h", cache_capacity=10000, generate_if_missing=True,
                      handshake_timeout=None, connect_timeout="2s", response_timeout="5s",
-                     drain_timeout="2s", client_cert=None, client_key=None, alpn=None):
+                     drain_timeout="2s", client_cert=None, client_key=None, alpn=None,
+                     session_cache_size=None):
     """A config that intercepts TLS in CONNECT tunnels with the `ca` cert provider:
     chains 'passthrough' (passthrough_names, tcp_proxy), 'learned' (hosts whose clients
     rejected our certificate, tcp_proxy), 'intercept' (tls_intercept + HTTP with an
     access log and a router whose upstream TLS trusts upstream_ca, or the system store
     when None; verify=False turns verification off), then plain HTTP proxying.
-    alpn: protocols tls_intercept offers (e.g. ("h2", "http/1.1")); None keeps its default."""
+    alpn: protocols tls_intercept offers (e.g. ("h2", "http/1.1")); None keeps its default.
+    session_cache_size: the router's upstream_tls.session_cache_size (None: its default)."""
     q = json.dumps        # YAML accepts JSON strings: paths with odd bytes stay intact
     lines = [
         "drain_timeout: %s" % drain_timeout,
@@ -344,6 +346,8 @@ def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, acces
         upstream.append("verify: false")
     if client_cert:
         upstream.append("client_cert: %s, client_key: %s" % (q(client_cert), q(client_key)))
+    if session_cache_size is not None:
+        upstream.append("session_cache_size: %d" % session_cache_size)
     router = ["connect_timeout: %s" % connect_timeout, "response_timeout: %s" % response_timeout]
     if upstream:
         router.append("upstream_tls: { %s }" % ", ".join(upstream))
@@ -702,18 +706,14 @@ def open_tunnel(proxy, host, port, timeout=10.0):
 
 
 def tls_via_proxy(proxy, host, port, server_hostname=None, cafile=None, timeout=10.0,
-                  check_hostname=None):
+                  check_hostname=None, ctx=None, session=None):
     """CONNECT host:port, then a TLS handshake inside the tunnel. server_hostname
     defaults to host (Python sends no SNI for IP literals, as browsers); with cafile
     the chain is verified against it (and the name, unless check_hostname=False),
-    without it nothing is verified. Returns the SSLSocket; ssl errors propagate."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if cafile:
-        ctx.load_verify_locations(cafile)
-        ctx.check_hostname = True if check_hostname is None else check_hostname
-    else:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+    without it nothing is verified. ctx: an ssl.SSLContext to use instead (session, an
+    earlier connection's, offered for resumption, needs the same ctx). Returns the
+    SSLSocket; ssl errors propagate."""
+    ctx = ctx or client_context(cafile, check_hostname)
     s, status, reader = open_tunnel(proxy, host, port, timeout)
     if status != 200:
         s.close()
@@ -723,10 +723,22 @@ def tls_via_proxy(proxy, host, port, server_hostname=None, cafile=None, timeout=
         server_hostname = host.strip("[]")
     try:
         s.settimeout(timeout)
-        return ctx.wrap_socket(s, server_hostname=server_hostname or None)
+        return ctx.wrap_socket(s, server_hostname=server_hostname or None, session=session)
     except BaseException:
         s.close()
         raise
+
+
+def client_context(cafile=None, check_hostname=None):
+    """A TLS client context verifying against cafile (nothing without it)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if cafile:
+        ctx.load_verify_locations(cafile)
+        ctx.check_hostname = True if check_hostname is None else check_hostname
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 def _is_ip(host):

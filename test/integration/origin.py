@@ -84,6 +84,8 @@ class Stats:
         self.lock = threading.Lock()
         self.connections = 0          # TCP connections accepted (main port)
         self.connections_ended = 0    # ... and since closed (by either side)
+        self.tls_handshakes = 0       # TLS handshakes completed (main port)
+        self.tls_sessions_reused = 0  # ... of which resumed an earlier session
         self.tls_handshakes_failed = 0
         self.heads_received = 0       # request heads parsed (before the body)
         self.requests = 0             # requests answered
@@ -106,6 +108,8 @@ class Stats:
             return {
                 "connections": self.connections,
                 "connections_ended": self.connections_ended,
+                "tls_handshakes": self.tls_handshakes,
+                "tls_sessions_reused": self.tls_sessions_reused,
                 "tls_handshakes_failed": self.tls_handshakes_failed,
                 "heads_received": self.heads_received,
                 "requests": self.requests,
@@ -221,6 +225,7 @@ class Origin:
                 except (ssl.SSLError, OSError):
                     self.stats.add(tls_handshakes_failed=1)
                     return
+                self.stats.add(tls_handshakes=1, tls_sessions_reused=int(sock.session_reused))
             conn = Conn(sock)
             if isinstance(sock, ssl.SSLSocket):
                 peer = sock.getpeercert() or {}
