@@ -29,6 +29,8 @@ OUT=""
 NCPU="$(nproc)"
 MINT_TIMEOUT=180
 ROUNDS=1
+CASE_LIST="1k,1k-new,1m"
+ALL_CASES="1k,1k-new,1m,1k-close"
 
 usage() {
   cat <<EOF
@@ -43,6 +45,9 @@ Usage: tools/bench/run_mitm.sh [options]     (same as: tools/bench/run.sh --mitm
                      (direct is always run: it is the baseline for "vs direct")
   --conns-1k N       hey -c for the two 1 KiB cases (default $CONNS_1K)
   --conns-1m N       hey -c for the 1 MiB case (default $CONNS_1M)
+  --cases LIST       comma list of cases among: $ALL_CASES (default $CASE_LIST);
+                     1k-close: keep-alive to the proxy, but the origin closes after every
+                     response, so each request opens a new upstream TLS connection
   --cores N          the "all cores" worker count (default: nproc = $NCPU)
   --rounds N         run every target and case N times, round after round, and report
                      medians (CPU also as its range): one sitting drifts by 15% or more on
@@ -73,6 +78,8 @@ while (($#)); do
     --conns-1m) CONNS_1M="${2:?}"; shift 2 ;;
     --cores) NCPU="${2:?}"; shift 2 ;;
     --rounds) ROUNDS="${2:?}"; shift 2 ;;
+    --cases) CASE_LIST="${2:?--cases needs a list}"; shift 2 ;;
+    --cases=*) CASE_LIST="${1#*=}"; shift ;;
     --skip-missing) SKIP_MISSING=1; shift ;;
     --mint-bench) MINT_BENCH="${2:?--mint-bench needs a path}"; shift 2 ;;
     --mint-bench=*) MINT_BENCH="${1#*=}"; shift ;;
@@ -92,6 +99,8 @@ positive_ints "$CONNS_1K" "$CONNS_1M" "$NCPU" "$ROUNDS"
 [[ -z "$OUT" ]] || OUT="$(abs_out "$OUT")"
 [[ "$MINT_BENCH" == /* ]] || MINT_BENCH="$PWD/$MINT_BENCH"
 select_targets "$ONLY" "$ALL_TARGETS" mitmproxy=mitmdump
+IFS=, read -r -a CASES <<<"$CASE_LIST"
+for c in "${CASES[@]}"; do [[ ",$ALL_CASES," == *",$c,"* ]] || die "unknown case '$c' (expected some of $ALL_CASES)"; done
 
 # ---------------------------------------------------------------- tools
 need python3 "install python3"
@@ -181,7 +190,9 @@ start_origin() {
     ssl_certificate_key $TMP/origin.key;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache shared:bench:10m;
+    location = /1k-close { keepalive_timeout 0; }
 " 1k 1m
+  cp "$TMP/nginx/www/1k" "$TMP/nginx/www/1k-close"
   check_origin "$ORIGIN_URL_BASE" "$TMP/origin-ca.pem" " over TLS"
 }
 
@@ -283,10 +294,11 @@ declare -A DIRECT_RPS=()
 WARMUP_S=1
 
 # cases: 1k (keep-alive), 1k-new (a new client connection, CONNECT and TLS
-# handshake for every request), 1m (keep-alive)
+# handshake for every request), 1m (keep-alive), 1k-close (keep-alive from the
+# client; the origin closes after each response: a new upstream connection each time)
 case_conns() { [[ "$1" == 1m ]] && echo "$CONNS_1M" || echo "$CONNS_1K"; }
 case_size() { [[ "$1" == 1m ]] && echo 1048576 || echo 1024; }
-case_path() { [[ "$1" == 1m ]] && echo /1m || echo /1k; }
+case_path() { case "$1" in 1m) echo /1m ;; 1k-close) echo /1k-close ;; *) echo /1k ;; esac; }
 case_flags() { if [[ "$1" == 1k-new ]]; then echo -disable-keepalive; fi; }
 
 run_case() {  # TARGET WORKERS CASE MEASURE_PID|-
@@ -347,7 +359,7 @@ env_header() {
   echo "- mode: HTTPS interception (MITM); all on 127.0.0.1"
   ((ROUNDS == 1)) || echo "- $ROUNDS rounds (every target and case once per round); each figure is the median of the rounds, CPU us/req also shows the range"
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); host: ${NCPU} cores for workers, $(nproc) online ($cpu), Linux $kern"
-  echo "- load: hey $(dpkg-query -W -f='${Version}' hey 2>/dev/null || echo '?'), -z ${DUR_S}s -t 0, https://localhost:PORT/...; 1k: -c $CONNS_1K keep-alive; 1k-new: -c $CONNS_1K -disable-keepalive (CONNECT + TLS handshake per request); 1m: -c $CONNS_1M keep-alive"
+  echo "- load: hey $(dpkg-query -W -f='${Version}' hey 2>/dev/null || echo '?'), -z ${DUR_S}s -t 0, https://localhost:PORT/...; 1k: -c $CONNS_1K keep-alive; 1k-new: -c $CONNS_1K -disable-keepalive (CONNECT + TLS handshake per request); 1m: -c $CONNS_1M keep-alive; 1k-close: as 1k, but the origin closes after each response"
   echo "- origin: nginx $($NGINX -v 2>&1 | sed 's|.*nginx/||'), TLS 1.2/1.3 with an ECDSA P-256 certificate, worker_processes 1, access_log off"
   has_target interpose && echo "- interpose: $INTERPOSE ($(git_rev)), tls_intercept + router with upstream_tls"
   has_target mitmdump && echo "- mitmdump: mitmproxy $("$MITMDUMP" --version 2>/dev/null | awk '/^Mitmproxy:/{print $2; exit}') (one Python process; no worker knob), upstream verified against the origin CA"
@@ -358,7 +370,6 @@ env_header() {
 # ---------------------------------------------------------------- main
 WORKER_SET=(1)
 ((NCPU > 1)) && WORKER_SET+=("$NCPU")
-CASES=(1k 1k-new 1m)
 
 log "temp dir $TMP; origin $ORIGIN_URL_BASE, proxies on 127.0.0.1:$PROXY_PORT"
 log "targets: ${TARGETS[*]}; ${DUR_S}s per case"
