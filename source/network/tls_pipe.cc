@@ -76,8 +76,7 @@ TlsPipe::TlsPipe(bssl::UniquePtr<SSL> ssl) : ssl_(std::move(ssl)) {
   BIO* bio = BIO_new(bufferBioMethod());
   BIO_set_data(bio, this);
   BIO_set_init(bio, 1);
-  BIO_up_ref(bio);
-  SSL_set_bio(ssl_.get(), bio, bio);  // one BIO for both directions: two references
+  SSL_set_bio(ssl_.get(), bio, bio);  // one BIO for both directions: SSL takes our one reference
 }
 
 void TlsPipe::flush(Buffer& to_peer) { to_peer.move(output_); }

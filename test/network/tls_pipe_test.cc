@@ -98,6 +98,16 @@ TEST_P(TlsPipeTest, CorruptRecordFails) {
   EXPECT_TRUE(got.empty());
 }
 
+TEST_P(TlsPipeTest, DestroyingThePipeFreesItsBio) {
+  // Hold a reference of our own: once the pipe (and its SSL) is gone, ours must be the last,
+  // so BIO_free really frees it (it returns 0 while other references remain).
+  BIO* bio = SSL_get_rbio(client_->ssl());
+  ASSERT_EQ(bio, SSL_get_wbio(client_->ssl()));
+  BIO_up_ref(bio);
+  client_.reset();
+  EXPECT_EQ(BIO_free(bio), 1) << "a TLS connection leaked its BIO";
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, TlsPipeTest, testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
                          [](const auto& info) { return info.param == TLS1_2_VERSION ? "Tls12" : "Tls13"; });
 
