@@ -23,12 +23,18 @@ bssl::UniquePtr<SSL_SESSION> TlsSessionCache::take(const std::string& origin) {
     index_.erase(it);
     return nullptr;
   }
-  lru_.splice(lru_.begin(), lru_, it->second);
   if (SSL_SESSION_should_be_single_use(sessions.back().get())) {
     bssl::UniquePtr<SSL_SESSION> session = std::move(sessions.back());
     sessions.pop_back();
+    if (sessions.empty()) {
+      lru_.erase(it->second);
+      index_.erase(it);
+    } else {
+      lru_.splice(lru_.begin(), lru_, it->second);
+    }
     return session;
   }
+  lru_.splice(lru_.begin(), lru_, it->second);
   SSL_SESSION_up_ref(sessions.back().get());
   return bssl::UniquePtr<SSL_SESSION>(sessions.back().get());
 }

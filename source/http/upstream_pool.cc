@@ -265,14 +265,18 @@ void UpstreamPool::startTls(boost::asio::io_context& io, network::ConnectionPtr 
   timer->enable(timeout);
   std::string endpoint = connection->remoteAddress();
   network::Connection* raw = connection.get();
-  raw->startTls(tls.newClient(host, port), [timer, connection = std::move(connection), endpoint, callback, host, port,
-                                            &tls](const std::string& error) mutable {
+  // A failed handshake forgets the origin's sessions: the next attempt is a full handshake.
+  auto forget = [sessions = tls.sessions(), origin = UpstreamTls::originKey(host, port)] {
+    if (sessions) sessions->forget(origin);
+  };
+  raw->startTls(tls.newClient(host, port), [timer, connection = std::move(connection), endpoint, callback,
+                                            forget](const std::string& error) mutable {
     timer->disable();
     auto keep = std::move(connection);  // breaks the connection -> callback -> connection cycle
     Result result;
     result.endpoint = endpoint;
     if (!error.empty()) {
-      tls.forgetSessions(host, port);
+      forget();
       result.error = error;
       result.tls_failure = true;
     } else {

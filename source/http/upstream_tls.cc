@@ -34,9 +34,9 @@ int onNewSession(SSL* ssl, SSL_SESSION* session) {
   return 1;  // the cache owns the reference now
 }
 
-std::string originKey(const std::string& host, uint16_t port) { return str::cat(host, ":", port); }
-
 }  // namespace
+
+std::string UpstreamTls::originKey(const std::string& host, uint16_t port) { return str::cat(host, ":", port); }
 
 std::shared_ptr<const UpstreamTls> UpstreamTls::parse(const ConfigNode& node) {
   node.expectMap({"ca_file", "verify", "client_cert", "client_key", "alpn", "session_cache_size"});
@@ -112,10 +112,6 @@ bssl::UniquePtr<SSL> UpstreamTls::newClient(const std::string& host, uint16_t po
     X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());  // an IP literal: no SNI, check the IP SAN
   }
   return ssl;
-}
-
-void UpstreamTls::forgetSessions(const std::string& host, uint16_t port) const {
-  if (sessions_) sessions_->forget(originKey(host, port));
 }
 
 }  // namespace interpose::http

@@ -27,11 +27,11 @@ class UpstreamTls {
   // certificate checked against the trust store and the name or address, and a session of
   // an earlier connection to the same origin offered for resumption when there is one.
   bssl::UniquePtr<SSL> newClient(const std::string& host, uint16_t port) const;
-  // After a failed handshake: the origin's sessions are not offered again.
-  void forgetSessions(const std::string& host, uint16_t port) const;
   bool verify() const { return verify_; }
   // Null when session resumption is off (session_cache_size: 0).
-  const TlsSessionCache* sessions() const { return sessions_.get(); }
+  const std::shared_ptr<TlsSessionCache>& sessions() const { return sessions_; }
+  // How sessions() names an origin.
+  static std::string originKey(const std::string& host, uint16_t port);
 
  private:
   bssl::UniquePtr<SSL_CTX> ctx_;

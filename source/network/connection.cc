@@ -172,8 +172,10 @@ void Connection::receiveTls(Buffer& raw) {
 }
 
 void Connection::tlsFailed(std::string why) {
-  long verify = tls_ ? SSL_get_verify_result(tls_->ssl()) : X509_V_OK;
-  if (verify != X509_V_OK) why = str::cat("certificate verify failed: ", X509_verify_cert_error_string(verify));
+  if (tls_ && tls_->certificateRejected()) {
+    long verify = SSL_get_verify_result(tls_->ssl());
+    if (verify != X509_V_OK) why = str::cat("certificate verify failed: ", X509_verify_cert_error_string(verify));
+  }
   auto done = std::exchange(handshake_done_, nullptr);
   closeSocket(ConnectionEvent::RemoteClose);
   if (done) done(why.empty() ? "TLS handshake failed" : why);

@@ -83,6 +83,8 @@ void TlsPipe::flush(Buffer& to_peer) { to_peer.move(output_); }
 
 bool TlsPipe::fail(int ssl_error) {
   if (ssl_error == SSL_ERROR_SSL) {
+    uint32_t code = ERR_peek_last_error();
+    certificate_rejected_ = ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED;
     error_ = lastTlsError();
   } else if (ssl_error == SSL_ERROR_SYSCALL) {
     error_ = "unexpected end of TLS stream";

@@ -29,6 +29,9 @@ class TlsPipe {
   bool handshakeDone() const { return handshake_done_; }
   bool peerClosed() const { return peer_closed_; }  // close_notify received
   const std::string& error() const { return error_; }
+  // The failure was the peer's certificate failing verification (SSL_get_verify_result says
+  // why). Not otherwise: mid-handshake, the verify result is that of an offered session.
+  bool certificateRejected() const { return certificate_rejected_; }
   SSL* ssl() const { return ssl_.get(); }
   // For the BIO that connects TLS to the buffers: kept bytes first, then the caller's.
   Buffer& nextInput();
@@ -47,6 +50,7 @@ class TlsPipe {
   bool handshake_done_ = false;
   bool peer_closed_ = false;
   bool sent_close_ = false;
+  bool certificate_rejected_ = false;
   std::string error_;
 };
 

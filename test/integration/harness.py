@@ -93,10 +93,13 @@ def closed_port():
 class OriginProcess:
     """origin.py running as a subprocess. stats() uses the uncounted control port."""
 
-    def __init__(self, tls_cert=None, tls_key=None, bind="127.0.0.1", client_ca=None):
+    def __init__(self, tls_cert=None, tls_key=None, bind="127.0.0.1", client_ca=None,
+                 tls12_only=False):
         cmd = [sys.executable, os.path.join(HERE, "origin.py"), "--bind", bind]
         if tls_cert:
             cmd += ["--tls-cert", tls_cert, "--tls-key", tls_key]
+        if tls12_only:
+            cmd.append("--tls12-only")
         if client_ca:
             cmd += ["--client-ca", client_ca]
         self.host = bind

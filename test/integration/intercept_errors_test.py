@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import ssl
+import threading
 import time
 
 import harness
@@ -172,6 +173,40 @@ class UpstreamTlsErrorTest(harness.InterceptTestCase):
                 self.assertIn('"target": "/echo?noverify=1"', body)
         finally:
             harness.stop_and_check(proxy)
+
+
+    def test_origin_closing_mid_handshake_is_not_called_a_certificate_error(self):
+        # The verify result means something only when verification ran and failed: an origin
+        # that hangs up during the handshake must not be reported as a certificate problem
+        # (with verify: false it used to read "certificate verify failed: Invalid
+        # certificate verification context").
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+
+        def hang_up():
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                conn.recv(4096)  # the ClientHello
+                conn.close()
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        for verify in (True, False):
+            proxy = self.start_proxy(verify=verify, access_log=None)
+            try:
+                url = "https://localhost:%d/echo" % port
+                r = harness.curl(proxy, "--cacert", self.proxy_ca, "-w", "\n%{http_code}", url)
+                body, _, code = r.stdout.decode("latin-1").rpartition("\n")
+                self.assertEqual(code, "502", body)
+                self.assertRegex(body, r"^upstream TLS error: ")
+                self.assertNotIn("certificate", body)
+            finally:
+                harness.stop_and_check(proxy)
+        listener.close()
 
 
 class DownstreamBadInputTest(harness.InterceptTestCase):

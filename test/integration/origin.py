@@ -26,7 +26,7 @@ Any endpoint: ?close=1 answers with "Connection: close" and closes;
 A second "control" listener serves /stats only and is not counted, so that
 the tests can read counters without changing them.
 
-Run standalone:  python3 origin.py [--tls-cert C --tls-key K] [--bind ::1]
+Run standalone:  python3 origin.py [--tls-cert C --tls-key K [--tls12-only]] [--bind ::1]
 It prints "ORIGIN_PORT <port> CONTROL_PORT <port>" on stdout once ready and
 exits when stdin reaches EOF (i.e. when the harness that started it dies).
 """
@@ -174,12 +174,15 @@ def header_values(headers, name):
 
 
 class Origin:
-    def __init__(self, tls_cert=None, tls_key=None, bind="127.0.0.1", client_ca=None):
+    def __init__(self, tls_cert=None, tls_key=None, bind="127.0.0.1", client_ca=None,
+                 tls12_only=False):
         self.stats = Stats()
         self.ssl_ctx = None
         if tls_cert:
             self.ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.ssl_ctx.load_cert_chain(tls_cert, tls_key)
+            if tls12_only:
+                self.ssl_ctx.maximum_version = ssl.TLSVersion.TLSv1_2
             if client_ca:
                 # Mutual TLS: only clients with a certificate from client_ca get in.
                 self.ssl_ctx.verify_mode = ssl.CERT_REQUIRED
@@ -415,8 +418,9 @@ def main():
                     help="address of the main listener (loopback: 127.0.0.x or ::1)")
     ap.add_argument("--max-lifetime", type=float, default=1800.0)
     ap.add_argument("--client-ca", help="require client certificates issued by this CA (mTLS)")
+    ap.add_argument("--tls12-only", action="store_true", help="speak TLS 1.2 at most")
     args = ap.parse_args()
-    origin = Origin(args.tls_cert, args.tls_key, args.bind, args.client_ca)
+    origin = Origin(args.tls_cert, args.tls_key, args.bind, args.client_ca, args.tls12_only)
     origin.start()
     print("ORIGIN_PORT %d CONTROL_PORT %d" % (origin.port, origin.control_port), flush=True)
     # Exit when the parent closes our stdin, or after max-lifetime at most.

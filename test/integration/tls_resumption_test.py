@@ -33,6 +33,20 @@ class UpstreamResumptionTest(harness.InterceptTestCase):
         # are single-use, and the origin sends new ones on every connection).
         self.assertEqual((h1 - h0, r1 - r0), (4, 3))
 
+    def test_tls12_sessions_are_resumed(self):
+        # A TLS 1.2 session may be offered again and again (RFC 5077 tickets or session IDs).
+        origin = harness.OriginProcess(tls_cert=self.origin_cert, tls_key=self.origin_key,
+                                       tls12_only=True)
+        try:
+            for _ in range(4):
+                r = self.curl("--cacert", self.proxy_ca, "-o", "/dev/null", "-w", "%{http_code}",
+                              self.https_url("/echo?close=1", origin=origin))
+                self.assertEqual(r.stdout, b"200", r.stderr)
+            s = origin.stats()
+            self.assertEqual((s["tls_handshakes"], s["tls_sessions_reused"]), (4, 3))
+        finally:
+            origin.stop()
+
     def test_sessions_are_not_offered_to_another_name(self):
         self.fetch(host="localhost")
         self.fetch(host="localhost")
