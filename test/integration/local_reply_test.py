@@ -26,6 +26,7 @@ def config(port, access_log, body_file, origin_port):
         "      - filters:",
         "          - name: http_connection_manager",
         "            config:",
+        "              timeouts: { request_headers: 1s }",
         "              http_filters:",
         "                - name: access_log",
         "                  config:",
@@ -168,6 +169,41 @@ class LocalReplyTest(unittest.TestCase):
                       "--next", "-s", "-o", "/dev/null", "-w", "%{http_code} %{num_connects}\n",
                       "-x", "http://" + self.proxy.address, "http://api.mock.test/v1/users")
         self.assertEqual(r.stdout.decode().split("\n")[:2], ["204 1", "200 0"], r.stderr)
+
+    def post_then_get(self, body_size):
+        """A POST answered by a local reply before its body is read, then a GET: returns
+        [(status, new connections)] for both."""
+        r = self.curl("-s", "-o", "/dev/null", "-w", "%{http_code} %{num_connects}\n",
+                      "--data-binary", "@-", "http://api.mock.test/v1/users",
+                      "--next", "-s", "-o", "/dev/null", "-w", "%{http_code} %{num_connects}\n",
+                      "-x", "http://" + self.proxy.address, "http://api.mock.test/v1/users",
+                      input_bytes=b"x" * body_size)
+        return r.stdout.decode().split("\n")[:2]
+
+    def test_unread_body_is_skipped_and_the_connection_reused(self):
+        # 40 KB arrive over several reads after the 204 went out: the proxy reads them to
+        # the end of the request, drops them, and serves the next request on the connection.
+        self.assertEqual(self.post_then_get(40000), ["204 1", "200 0"])
+
+    def test_too_big_an_unread_body_closes_the_connection(self):
+        # Past 64 KiB it is cheaper to start over: the client reconnects for the next one.
+        self.assertEqual(self.post_then_get(1000000), ["204 1", "200 1"])
+
+    def test_stalled_unread_body_is_closed_without_a_408(self):
+        # The client announces 10,000 bytes, sends 100 and stops: it got its answer, so the
+        # request header timeout closes the connection without an unsolicited 408.
+        s = harness.connect(self.proxy)
+        try:
+            s.sendall(b"POST http://api.mock.test/v1/users HTTP/1.1\r\nHost: api.mock.test\r\n"
+                      b"Content-Length: 10000\r\n\r\n" + b"x" * 100)
+            reader = harness.SocketReader(s)
+            r = harness.read_response(reader)
+            self.assertEqual(r.status, 204)
+            closed, extra = harness.wait_closed(reader, timeout=5.0)
+            self.assertTrue(closed, "the proxy kept a stalled connection open")
+            self.assertEqual(extra, b"")
+        finally:
+            s.close()
 
     def test_unmatched_path_of_mocked_host(self):
         status, headers, body = self.fetch("http://api.mock.test/v2/anything")

@@ -99,10 +99,20 @@ void ConnectionManager::dispatch() {
     size_t consumed = 0;
     auto result = parser_->execute(input_.view(), consumed);
     input_.drain(consumed);
+    if (discarding_ && discarded_ > kDiscardLimit) {
+      closeConnection(CloseType::FlushWrite);  // too much to throw away: start afresh
+      return;
+    }
     switch (result) {
       case http1::Parser::Result::Ok:
         break;
       case http1::Parser::Result::Paused:
+        if (discarding_ && !stream_) {
+          // The unread body of the last request has gone by: on to the next request.
+          discarding_ = false;
+          parser_->resume();
+          armIdleTimer();
+        }
         continue;
       case http1::Parser::Result::Upgrade:
         connect_parsed_ = true;
@@ -198,7 +208,10 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
 }
 
 void ConnectionManager::onBody(std::string_view data) {
-  if (!stream_) return;
+  if (!stream_) {
+    discarded_ += data.size();  // dispatch() closes once this passes kDiscardLimit
+    return;
+  }
   Buffer chunk(data);
   stream_->decodeData(chunk, false);
 }
@@ -279,6 +292,11 @@ void ConnectionManager::establishTunnel() {
 void ConnectionManager::protocolError(int status, std::string_view reason, uint32_t flag) {
   header_error_.reset();
   if (closed_) return;
+  if (discarding_) {
+    // A bad or stalled body of a request that was answered already: nothing to tell.
+    closeConnection(CloseType::FlushWrite);
+    return;
+  }
   close_after_response_ = true;
   if (!stream_) {
     // A stream of its own, so the filters (the access log) see the error like any request.
@@ -421,7 +439,11 @@ void ConnectionManager::onResponseComplete() {
 
 void ConnectionManager::finishStream() {
   if (!stream_ || closed_) return;
-  bool must_close = close_after_response_ || !request_complete_;
+  // A request still arriving (a local reply, or an origin that answered early) is read to
+  // its end and dropped, as long as that is little; a CONNECT's tunnel bytes never are.
+  discarding_ = !request_complete_ && !connect_request_ && !close_after_response_;
+  discarded_ = 0;
+  bool must_close = close_after_response_ || (!request_complete_ && !discarding_);
   stream_.reset();  // onStreamComplete(): the access log line
   while (read_disabled_by_stream_ > 0) {
     --read_disabled_by_stream_;
@@ -431,7 +453,7 @@ void ConnectionManager::finishStream() {
     closeConnection(CloseType::FlushWrite);
     return;
   }
-  parser_->resume();
+  if (!discarding_) parser_->resume();
   if (paused_for_pipeline_) {
     paused_for_pipeline_ = false;
     callbacks_->readDisable(false);

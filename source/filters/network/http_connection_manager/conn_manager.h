@@ -108,6 +108,11 @@ class ConnectionManager : public NetworkFilter,
   bool above_high_watermark_ = false;
   bool paused_for_pipeline_ = false;
   int read_disabled_by_stream_ = 0;
+  // The response went out before the request's body was all in: the rest is read and
+  // dropped (up to kDiscardLimit bytes) so the connection can serve the next request.
+  static constexpr size_t kDiscardLimit = 64 * 1024;
+  bool discarding_ = false;
+  size_t discarded_ = 0;
 };
 
 }  // namespace interpose::hcm
