@@ -1,5 +1,7 @@
 #include "api/interpose/buffer.h"
 
+#include <sanitizer/asan_interface.h>  // no-op macros unless built with -fsanitize=address
+
 #include <array>
 #include <bit>
 #include <vector>
@@ -28,8 +30,11 @@ struct Cache {
   std::array<std::vector<char*>, kClasses> free;
   ~Cache() {
     t_cache_gone = true;
-    for (auto& blocks : free) {
-      for (char* block : blocks) delete[] block;
+    for (size_t i = 0; i < kClasses; ++i) {
+      for (char* block : free[i]) {
+        ASAN_UNPOISON_MEMORY_REGION(block, kSmallest << i);
+        delete[] block;
+      }
     }
   }
 };
@@ -53,6 +58,7 @@ char* allocate(size_t size) {
     if (!blocks.empty()) {
       char* block = blocks.back();
       blocks.pop_back();
+      ASAN_UNPOISON_MEMORY_REGION(block, size);
       return block;
     }
   }
@@ -67,6 +73,9 @@ void release(char* block, size_t size) noexcept {
     if (blocks.size() < keep(size)) {
       if (blocks.capacity() == 0) blocks.reserve(keep(size));  // never grows past this
       blocks.push_back(block);
+      // Under AddressSanitizer a cached block is off limits until handed out again, so a
+      // pointer kept into a released buffer is reported as it would be after delete.
+      ASAN_POISON_MEMORY_REGION(block, size);
       return;
     }
   }

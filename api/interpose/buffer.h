@@ -20,7 +20,8 @@ void release(char* block, size_t size) noexcept;
 // A byte queue: writers append at the back, readers drain from the front. Draining moves a
 // read offset instead of shifting bytes; the live bytes are moved to the front only when
 // space runs out. Storage is never zero-filled, so reserving room for a socket read costs
-// nothing until the kernel writes into it.
+// nothing until the kernel writes into it. A buffer drained empty gives its storage back:
+// pointers from data() or prepare() are valid only until then (or until it grows).
 class Buffer {
  public:
   Buffer() = default;
@@ -60,8 +61,16 @@ class Buffer {
 
   void drain(size_t n) {
     begin_ += n < size() ? n : size();
-    if (begin_ == end_) begin_ = end_ = 0;
+    if (begin_ == end_) {
+      // Consumed: the storage goes back to the thread's cache, so a connection waiting for
+      // its peer keeps no buffers and the next user gets a warm block.
+      begin_ = end_ = 0;
+      buffer_storage::release(data_, capacity_);
+      data_ = nullptr;
+      capacity_ = 0;
+    }
   }
+  // Drops every byte but keeps the storage, for a buffer about to be filled again.
   void clear() { begin_ = end_ = 0; }
 
   // Space for a reader to fill in place: prepare(n) returns n writable bytes at the back,

@@ -9,7 +9,9 @@
 
 namespace interpose::network {
 namespace {
-constexpr size_t kReadSize = 16 * 1024;
+// A connection waiting for its peer holds one read's worth of buffer: a small one, since most
+// reads are a request or a response head. A read that fills it makes the next one bulk-sized.
+constexpr size_t kReadSize = 4 * 1024;
 constexpr size_t kBulkReadSize = 64 * 1024;
 constexpr size_t kCoalesceBytes = 4 * 1024;
 constexpr auto kFlushCloseTimeout = std::chrono::seconds(10);

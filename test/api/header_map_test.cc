@@ -202,6 +202,21 @@ TEST(BufferStorageTest, BuffersMovedAcrossThreadsAreSafe) {
   EXPECT_TRUE(a.empty());
 }
 
+TEST(BufferTest, ADrainedBufferGivesItsStorageBack) {
+  // Idle connections must not sit on buffers: once drained the block goes back to the
+  // thread's cache, where the next buffer of that size finds it.
+  Buffer a(std::string(3000, 'a'));
+  const char* block = a.data();
+  a.drain(1000);
+  a.drain(2000);
+  Buffer b(std::string(3000, 'b'));
+  EXPECT_EQ(b.data(), block) << "the drained buffer kept its block";
+  EXPECT_EQ(b.view(), std::string(3000, 'b'));
+  EXPECT_TRUE(a.empty());
+  a.add("again");  // a drained buffer is usable as before
+  EXPECT_EQ(a.view(), "again");
+}
+
 TEST(BufferTest, LargeDrainCompacts) {
   Buffer a(std::string(200000, 'a'));
   a.add("tail");
