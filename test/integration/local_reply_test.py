@@ -6,6 +6,7 @@ with its details. The origin's /stats proves nothing reached it."""
 
 import json
 import os
+import socket
 import time
 import unittest
 
@@ -13,9 +14,12 @@ import harness
 
 MOCK_BODY = '{"users": [{"id": 1, "name": "Ada"}]}'
 FILE_BODY = b'{"from": "body_file", "bytes": "\xc3\xa9"}\n'
+# More than the kernel buffers between proxy and client on loopback (a few MiB): some of
+# the response is still queued in the proxy when the client's half-close arrives.
+BIG_BODY = bytes(range(256)) * (15 * 4096)
 
 
-def config(port, access_log, body_file, origin_port):
+def config(port, access_log, body_file, origin_port, big_file):
     q = json.dumps
     return "\n".join([
         "drain_timeout: 2s",
@@ -69,6 +73,10 @@ def config(port, access_log, body_file, origin_port):
         "                        per_filter_config:",
         "                          local_reply: { status: 201, body_file: %s, details: map_local }"
         % q(body_file),
+        "                      - name: big",
+        "                        match: { path: /v1/big, methods: [POST] }",
+        "                        per_filter_config:",
+        "                          local_reply: { status: 200, body_file: %s }" % q(big_file),
         "                      - name: created",
         "                        match: { path: /v1/users, methods: [POST] }",
         "                        per_filter_config:",
@@ -100,10 +108,13 @@ class LocalReplyTest(unittest.TestCase):
         cls.body_file = os.path.join(d, "mock.json")
         with open(cls.body_file, "wb") as f:
             f.write(FILE_BODY)
+        cls.big_file = os.path.join(d, "big.bin")
+        with open(cls.big_file, "wb") as f:
+            f.write(BIG_BODY)
         cls.origin = harness.OriginProcess()
         try:
             cls.proxy = harness.Proxy(config=lambda port: config(
-                port, cls.access_log, cls.body_file, cls.origin.port))
+                port, cls.access_log, cls.body_file, cls.origin.port, cls.big_file))
         except Exception:
             cls.origin.stop()
             raise
@@ -202,6 +213,22 @@ class LocalReplyTest(unittest.TestCase):
             closed, extra = harness.wait_closed(reader, timeout=5.0)
             self.assertTrue(closed, "the proxy kept a stalled connection open")
             self.assertEqual(extra, b"")
+        finally:
+            s.close()
+
+    def test_half_close_while_skipping_keeps_the_response(self):
+        # The client sends part of its body, stops sending (half-close), and only then reads
+        # its large early response: all of it must arrive, not be cut off by the close.
+        s = harness.connect(self.proxy)
+        try:
+            s.sendall(b"POST http://api.mock.test/v1/big HTTP/1.1\r\nHost: api.mock.test\r\n"
+                      b"Content-Length: 10000\r\n\r\n" + b"x" * 100)
+            s.shutdown(socket.SHUT_WR)
+            time.sleep(0.5)  # the half-close reaches the proxy while the response is queued
+            r = harness.read_response(harness.SocketReader(s), timeout=20.0)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(len(r.body), len(BIG_BODY))
+            self.assertEqual(r.body, BIG_BODY)
         finally:
             s.close()
 

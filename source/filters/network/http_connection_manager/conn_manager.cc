@@ -141,7 +141,10 @@ void ConnectionManager::dispatch() {
   if (!client_eof_) return;
   // The client half-closed.
   if (!stream_) {
-    closeConnection(parser_->messageInProgress() ? CloseType::NoFlush : CloseType::FlushWrite);
+    // Mid-request: nothing to answer, unless it is the rest of a request answered already
+    // (being skipped), whose response may still be on its way out.
+    bool unanswered = parser_->messageInProgress() && !discarding_;
+    closeConnection(unanswered ? CloseType::NoFlush : CloseType::FlushWrite);
   } else if (!request_complete_) {
     // It went away in the middle of its request: nothing left to answer.
     stream_->info().error = "downstream closed before the request was complete";
