@@ -216,6 +216,25 @@ class LocalReplyTest(unittest.TestCase):
         finally:
             s.close()
 
+    def test_idle_after_a_skipped_body_is_just_idle(self):
+        # The body ends after the answer; then the client waits longer than the request header
+        # timeout (1 s here) before its next request: no unsolicited 408, and the next request
+        # on the same connection is served.
+        s = harness.connect(self.proxy)
+        try:
+            s.sendall(b"POST http://api.mock.test/v1/users HTTP/1.1\r\nHost: api.mock.test\r\n"
+                      b"Content-Length: 10000\r\n\r\n" + b"x" * 100)
+            reader = harness.SocketReader(s)
+            self.assertEqual(harness.read_response(reader).status, 204)
+            s.sendall(b"x" * 9900)
+            time.sleep(1.6)
+            s.sendall(b"GET http://api.mock.test/v1/users HTTP/1.1\r\nHost: api.mock.test\r\n\r\n")
+            r = harness.read_response(reader)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.body, MOCK_BODY.encode())
+        finally:
+            s.close()
+
     def test_half_close_while_skipping_keeps_the_response(self):
         # The client sends part of its body, stops sending (half-close), and only then reads
         # its large early response: all of it must arrive, not be cut off by the close.

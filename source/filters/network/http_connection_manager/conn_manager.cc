@@ -108,8 +108,10 @@ void ConnectionManager::dispatch() {
         break;
       case http1::Parser::Result::Paused:
         if (discarding_ && !stream_) {
-          // The unread body of the last request has gone by: on to the next request.
+          // The unread body of the last request has gone by: on to the next request, whose
+          // header clock starts with its first byte (below), not with the skipped body.
           discarding_ = false;
+          header_timer_->disable();
           parser_->resume();
           armIdleTimer();
         }
@@ -145,6 +147,8 @@ void ConnectionManager::dispatch() {
     // (being skipped), whose response may still be on its way out.
     bool unanswered = parser_->messageInProgress() && !discarding_;
     closeConnection(unanswered ? CloseType::NoFlush : CloseType::FlushWrite);
+  } else if (!request_complete_ && response_complete_) {
+    closeConnection(CloseType::FlushWrite);  // answered early: the response still goes out
   } else if (!request_complete_) {
     // It went away in the middle of its request: nothing left to answer.
     stream_->info().error = "downstream closed before the request was complete";
