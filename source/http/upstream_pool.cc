@@ -175,21 +175,37 @@ void UpstreamPool::connect(const std::string& pool_key, Waiter waiter) {
       finish(std::move(result));
       return;
     }
-    network::connectTo(io, dns.endpoints, options.connect_timeout, options.buffer_limit,
-                       [&io, options, host, port, tls, finish](network::ConnectResult connected) {
-                         if (connected.connection && tls) {
-                           startTls(io, std::move(connected.connection), host, port, *tls, options.connect_timeout,
-                                    finish);
-                           return;
-                         }
-                         Result result;
-                         result.connection = std::move(connected.connection);
-                         result.error = std::move(connected.error);
-                         result.timed_out = connected.timed_out;
-                         result.endpoint = std::move(connected.endpoint);
-                         finish(std::move(result));
-                       });
+    connectAndHandshake(io, dns.endpoints, options, host, port, tls, finish, /*may_retry=*/true);
   });
+}
+
+void UpstreamPool::connectAndHandshake(boost::asio::io_context& io,
+                                       std::vector<boost::asio::ip::tcp::endpoint> endpoints, const Options& options,
+                                       const std::string& host, uint16_t port, const UpstreamTls* tls, Callback finish,
+                                       bool may_retry) {
+  network::connectTo(
+      io, endpoints, options.connect_timeout, options.buffer_limit,
+      [&io, endpoints, options, host, port, tls, finish, may_retry](network::ConnectResult connected) {
+        if (connected.connection && tls) {
+          startTls(io, std::move(connected.connection), host, port, *tls, options.connect_timeout,
+                   [&io, endpoints, options, host, port, tls, finish, may_retry](Result result, bool resumed) {
+                     if (result.tls_failure && resumed && may_retry) {
+                       // The origin failed a handshake that offered one of its sessions (now
+                       // forgotten): once more, with a full handshake, before giving up.
+                       connectAndHandshake(io, endpoints, options, host, port, tls, finish, false);
+                       return;
+                     }
+                     finish(std::move(result));
+                   });
+          return;
+        }
+        Result result;
+        result.connection = std::move(connected.connection);
+        result.error = std::move(connected.error);
+        result.timed_out = connected.timed_out;
+        result.endpoint = std::move(connected.endpoint);
+        finish(std::move(result));
+      });
 }
 
 void UpstreamPool::connectionDone(const std::string& pool_key) {
@@ -257,7 +273,7 @@ void UpstreamPool::serveWaiters(const std::string& pool_key) {
 
 void UpstreamPool::startTls(boost::asio::io_context& io, network::ConnectionPtr connection, const std::string& host,
                             uint16_t port, const UpstreamTls& tls, std::chrono::milliseconds timeout,
-                            Callback callback) {
+                            std::function<void(Result, bool offered_session)> callback) {
   // The handshake gets the connect timeout again; a silent origin must not hang the request.
   auto timer = std::make_shared<Timer>(io, [weak = std::weak_ptr<network::Connection>(connection)] {
     if (auto c = weak.lock()) c->abortTls("TLS handshake timeout");
@@ -269,8 +285,10 @@ void UpstreamPool::startTls(boost::asio::io_context& io, network::ConnectionPtr 
   auto forget = [sessions = tls.sessions(), origin = UpstreamTls::originKey(host, port)] {
     if (sessions) sessions->forget(origin);
   };
-  raw->startTls(tls.newClient(host, port), [timer, connection = std::move(connection), endpoint, callback,
-                                            forget](const std::string& error) mutable {
+  bssl::UniquePtr<SSL> ssl = tls.newClient(host, port);
+  const bool offered_session = SSL_get_session(ssl.get()) != nullptr;
+  raw->startTls(std::move(ssl), [timer, connection = std::move(connection), endpoint, callback, forget,
+                                 offered_session](const std::string& error) mutable {
     timer->disable();
     auto keep = std::move(connection);  // breaks the connection -> callback -> connection cycle
     Result result;
@@ -282,7 +300,7 @@ void UpstreamPool::startTls(boost::asio::io_context& io, network::ConnectionPtr 
     } else {
       result.connection = std::move(keep);
     }
-    callback(std::move(result));
+    callback(std::move(result), offered_session);
   });
 }
 

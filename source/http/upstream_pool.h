@@ -66,8 +66,14 @@ class UpstreamPool {
   static std::string key(const std::string& host, uint16_t port, bool tls) {
     return str::cat(tls ? "https://" : "http://", host, ":", port);
   }
+  // TCP to the first endpoint that answers, then (with `tls`) the handshake; a failed
+  // handshake that offered a session is tried once more when `may_retry`.
+  static void connectAndHandshake(boost::asio::io_context& io, std::vector<boost::asio::ip::tcp::endpoint> endpoints,
+                                  const Options& options, const std::string& host, uint16_t port,
+                                  const UpstreamTls* tls, Callback finish, bool may_retry);
   static void startTls(boost::asio::io_context& io, network::ConnectionPtr connection, const std::string& host,
-                       uint16_t port, const UpstreamTls& tls, std::chrono::milliseconds timeout, Callback callback);
+                       uint16_t port, const UpstreamTls& tls, std::chrono::milliseconds timeout,
+                       std::function<void(Result, bool offered_session)> callback);
   void removeIdle(Idle* idle);
   void sweepIdle();
   struct Waiter {

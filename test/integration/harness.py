@@ -117,11 +117,18 @@ class OriginProcess:
     def url(self, path, scheme="http", host=None):
         return "%s://%s:%d%s" % (scheme, url_host(host or self.host), self.port, path)
 
-    def stats(self):
+    def control(self, target):
         with socket.create_connection(("127.0.0.1", self.control_port), timeout=5) as s:
-            s.sendall(b"GET /stats HTTP/1.1\r\nHost: control\r\nConnection: close\r\n\r\n")
-            resp = read_response(s)
-        return json.loads(resp.body)
+            s.sendall(b"GET %s HTTP/1.1\r\nHost: control\r\nConnection: close\r\n\r\n"
+                      % target.encode())
+            return read_response(s).body
+
+    def stats(self):
+        return json.loads(self.control("/stats"))
+
+    def fail_handshakes(self, n):
+        """The next n TLS connections are dropped right after their ClientHello."""
+        self.control("/fail_handshakes?n=%d" % n)
 
     def stop(self):
         if self.proc.poll() is None:

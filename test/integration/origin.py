@@ -23,8 +23,9 @@ Any endpoint: ?close=1 answers with "Connection: close" and closes;
 ?drop=1 answers as keep-alive, then silently closes the connection;
 ?stall_ms=N waits N ms before reading the request body.
 
-A second "control" listener serves /stats only and is not counted, so that
-the tests can read counters without changing them.
+A second "control" listener serves /stats (and /fail_handshakes?n=N: drop the
+next N TLS connections after their ClientHello) and is not counted, so that the
+tests can read counters without changing them.
 
 Run standalone:  python3 origin.py [--tls-cert C --tls-key K [--tls12-only]] [--bind ::1]
 It prints "ORIGIN_PORT <port> CONTROL_PORT <port>" on stdout once ready and
@@ -178,6 +179,7 @@ class Origin:
                  tls12_only=False):
         self.stats = Stats()
         self.ssl_ctx = None
+        self.fail_handshakes = 0  # set through the control port's /fail_handshakes?n=N
         if tls_cert:
             self.ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.ssl_ctx.load_cert_chain(tls_cert, tls_key)
@@ -223,6 +225,13 @@ class Origin:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.settimeout(IDLE_TIMEOUT)
             if self.ssl_ctx is not None and counted:
+                with self.stats.lock:
+                    drop = self.fail_handshakes > 0
+                    self.fail_handshakes -= int(drop)
+                if drop:
+                    sock.recv(4096)  # the ClientHello, then hang up
+                    self.stats.add(tls_handshakes_failed=1)
+                    return
                 try:
                     sock = self.ssl_ctx.wrap_socket(sock, server_side=True)
                 except (ssl.SSLError, OSError):
@@ -348,7 +357,12 @@ class Origin:
         path = parsed.path
         query = urllib.parse.parse_qs(parsed.query)
         status, extra, body, stream_n, chunked = 200, [], b"", None, False
-        if not counted or path == "/stats":
+        if not counted and path == "/fail_handshakes":
+            # Test hook: the next n TLS connections are dropped after their ClientHello.
+            with self.stats.lock:
+                self.fail_handshakes = int(query.get("n", ["1"])[0])
+            body = b"ok\n"
+        elif not counted or path == "/stats":
             body = json.dumps(self.stats.snapshot()).encode()
             extra.append(("Content-Type", "application/json"))
         elif path == "/echo":

@@ -60,6 +60,30 @@ class UpstreamResumptionTest(harness.InterceptTestCase):
         h2, r2 = self.handshakes()
         self.assertEqual((h2 - h1, r2 - r1), (1, 1))
 
+    def test_a_failed_resumed_handshake_is_retried_in_full(self):
+        self.fetch()  # a full handshake: the origin's tickets are kept
+        s0 = self.tls_origin.stats()
+        self.tls_origin.fail_handshakes(1)
+        # The next connection offers a ticket and the origin hangs up on it: the router forgets
+        # the origin's sessions and connects once more with a full handshake.
+        self.fetch()
+        s1 = self.tls_origin.stats()
+        self.assertEqual(s1["tls_handshakes_failed"] - s0["tls_handshakes_failed"], 1)
+        self.assertEqual((s1["tls_handshakes"] - s0["tls_handshakes"],
+                          s1["tls_sessions_reused"] - s0["tls_sessions_reused"]), (1, 0))
+
+    def test_a_failed_full_handshake_is_not_retried(self):
+        harness.stop_and_check(self.proxy)
+        self.proxy = self.start_proxy(session_cache_size=0)
+        s0 = self.tls_origin.stats()
+        self.tls_origin.fail_handshakes(1)
+        r = self.curl("--cacert", self.proxy_ca, "-o", "/dev/null", "-w", "%{http_code}",
+                      self.https_url("/echo?close=1"))
+        self.assertEqual(r.stdout, b"502")
+        s1 = self.tls_origin.stats()
+        self.assertEqual(s1["tls_handshakes_failed"] - s0["tls_handshakes_failed"], 1)
+        self.assertEqual(s1["tls_handshakes"], s0["tls_handshakes"])
+
     def test_session_cache_size_zero_turns_resumption_off(self):
         harness.stop_and_check(self.proxy)
         self.proxy = self.start_proxy(session_cache_size=0)
