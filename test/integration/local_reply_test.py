@@ -191,6 +191,13 @@ class LocalReplyTest(unittest.TestCase):
                       input_bytes=b"x" * body_size)
         return r.stdout.decode().split("\n")[:2]
 
+    def start_post(self, path):
+        """A raw connection that sent a POST announcing 10,000 body bytes and sent 100."""
+        s = harness.connect(self.proxy)
+        s.sendall(b"POST http://api.mock.test%s HTTP/1.1\r\nHost: api.mock.test\r\n"
+                  b"Content-Length: 10000\r\n\r\n%s" % (path.encode(), b"x" * 100))
+        return s
+
     def test_unread_body_is_skipped_and_the_connection_reused(self):
         # 40 KB arrive over several reads after the 204 went out: the proxy reads them to
         # the end of the request, drops them, and serves the next request on the connection.
@@ -203,10 +210,8 @@ class LocalReplyTest(unittest.TestCase):
     def test_stalled_unread_body_is_closed_without_a_408(self):
         # The client announces 10,000 bytes, sends 100 and stops: it got its answer, so the
         # request header timeout closes the connection without an unsolicited 408.
-        s = harness.connect(self.proxy)
+        s = self.start_post("/v1/users")
         try:
-            s.sendall(b"POST http://api.mock.test/v1/users HTTP/1.1\r\nHost: api.mock.test\r\n"
-                      b"Content-Length: 10000\r\n\r\n" + b"x" * 100)
             reader = harness.SocketReader(s)
             r = harness.read_response(reader)
             self.assertEqual(r.status, 204)
@@ -220,10 +225,8 @@ class LocalReplyTest(unittest.TestCase):
         # The body ends after the answer; then the client waits longer than the request header
         # timeout (1 s here) before its next request: no unsolicited 408, and the next request
         # on the same connection is served.
-        s = harness.connect(self.proxy)
+        s = self.start_post("/v1/users")
         try:
-            s.sendall(b"POST http://api.mock.test/v1/users HTTP/1.1\r\nHost: api.mock.test\r\n"
-                      b"Content-Length: 10000\r\n\r\n" + b"x" * 100)
             reader = harness.SocketReader(s)
             self.assertEqual(harness.read_response(reader).status, 204)
             s.sendall(b"x" * 9900)
@@ -238,10 +241,8 @@ class LocalReplyTest(unittest.TestCase):
     def test_half_close_while_skipping_keeps_the_response(self):
         # The client sends part of its body, stops sending (half-close), and only then reads
         # its large early response: all of it must arrive, not be cut off by the close.
-        s = harness.connect(self.proxy)
+        s = self.start_post("/v1/big")
         try:
-            s.sendall(b"POST http://api.mock.test/v1/big HTTP/1.1\r\nHost: api.mock.test\r\n"
-                      b"Content-Length: 10000\r\n\r\n" + b"x" * 100)
             s.shutdown(socket.SHUT_WR)
             time.sleep(0.5)  # the half-close reaches the proxy while the response is queued
             r = harness.read_response(harness.SocketReader(s), timeout=20.0)
