@@ -19,16 +19,14 @@ bssl::UniquePtr<SSL_SESSION> TlsSessionCache::take(const std::string& origin) {
   const uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   while (!sessions.empty() && expired(sessions.back().get(), now)) sessions.pop_back();
   if (sessions.empty()) {
-    lru_.erase(it->second);
-    index_.erase(it);
+    erase(it);
     return nullptr;
   }
   if (SSL_SESSION_should_be_single_use(sessions.back().get())) {
     bssl::UniquePtr<SSL_SESSION> session = std::move(sessions.back());
     sessions.pop_back();
     if (sessions.empty()) {
-      lru_.erase(it->second);
-      index_.erase(it);
+      erase(it);
     } else {
       lru_.splice(lru_.begin(), lru_, it->second);
     }
@@ -63,7 +61,10 @@ void TlsSessionCache::add(const std::string& origin, bssl::UniquePtr<SSL_SESSION
 void TlsSessionCache::forget(const std::string& origin) {
   std::lock_guard lock(mutex_);
   auto it = index_.find(origin);
-  if (it == index_.end()) return;
+  if (it != index_.end()) erase(it);
+}
+
+void TlsSessionCache::erase(Index::iterator it) {
   lru_.erase(it->second);
   index_.erase(it);
 }

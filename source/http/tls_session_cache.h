@@ -42,10 +42,13 @@ class TlsSessionCache {
     std::deque<bssl::UniquePtr<SSL_SESSION>> sessions;  // oldest first
   };
 
+  using Index = std::unordered_map<std::string, std::list<Entry>::iterator>;
+  void erase(Index::iterator it);  // an origin and its sessions; mutex_ held
+
   mutable std::mutex mutex_;
   const size_t max_origins_;
   std::list<Entry> lru_;  // most recently used first
-  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+  Index index_;
 };
 
 }  // namespace interpose::http

@@ -302,6 +302,15 @@ stop_proxy() {
 
 # Each case on a fresh proxy, for every worker count in WORKER_SET: start_TARGET N, then the
 # script's run_case, then stop_proxy. LABEL is a printf format for the progress line (%s: N).
+# For a proxy without a worker knob: a fresh process per case, WORKERS only labels the rows.
+run_cases_one_process() {  # TARGET WORKERS LABEL
+  local target="$1" workers="$2" c
+  log "$3"
+  for c in "${CASES[@]}"; do
+    "start_$target"; run_case "$target" "$workers" "$c" "$PROXY_PID"; stop_proxy
+  done
+}
+
 run_cases_per_worker_count() {  # TARGET LABEL
   local target="$1" label="$2" w c
   for w in "${WORKER_SET[@]}"; do

@@ -259,12 +259,7 @@ for target in "${TARGETS[@]}"; do
       for c in "${CASES[@]}"; do run_case direct - "$c" -; done
       ;;
     interpose) run_cases_per_worker_count interpose "interpose --concurrency %s" ;;
-    tinyproxy)
-      log "tinyproxy (thread per connection)"
-      for c in "${CASES[@]}"; do
-        start_tinyproxy; run_case tinyproxy "thr/conn" "$c" "$PROXY_PID"; stop_proxy
-      done
-      ;;
+    tinyproxy) run_cases_one_process tinyproxy "thr/conn" "tinyproxy (thread per connection)" ;;
     squid) run_cases_per_worker_count squid "squid workers %s" ;;
   esac
 done

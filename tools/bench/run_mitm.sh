@@ -386,12 +386,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
         for c in "${CASES[@]}"; do run_case direct - "$c" -; done
         ;;
       interpose) run_cases_per_worker_count interpose "interpose --concurrency %s (tls_intercept)" ;;
-      mitmdump)
-        log "mitmdump (one process)"
-        for c in "${CASES[@]}"; do
-          start_mitmdump; run_case mitmdump 1 "$c" "$PROXY_PID"; stop_proxy
-        done
-        ;;
+      mitmdump) run_cases_one_process mitmdump 1 "mitmdump (one process)" ;;
       squid) run_cases_per_worker_count squid "squid workers %s (ssl-bump)" ;;
     esac
   done
