@@ -7,7 +7,7 @@ packages=(
   # build
   bazel-bootstrap bazel-platforms g++ pkg-config
   libboost1.81-dev android-libboringssl-dev libnghttp2-dev node-llhttp
-  libyaml-cpp-dev libabsl-dev libgtest-dev libgmock-dev
+  libyaml-cpp-dev libabsl-dev libgtest-dev libgmock-dev libre2-dev
   # tests: real clients and origins
   curl nginx-light python3 python3-httpx python3-h2 openssl procps
   nghttp2-client

@@ -8,15 +8,6 @@
 namespace interpose::http {
 namespace {
 
-std::regex compileRegex(const ConfigNode& node) {
-  std::string pattern = node.str();
-  try {
-    return std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
-  } catch (const std::regex_error& e) {
-    node.fail(str::cat("invalid regex '", pattern, "': ", e.what()));
-  }
-}
-
 ValueMatcher parseValueMatcher(const ConfigNode& node) {
   node.expectMap({"name", "exact", "prefix", "regex", "present", "invert"});
   ValueMatcher m;
@@ -34,7 +25,7 @@ ValueMatcher parseValueMatcher(const ConfigNode& node) {
   }
   if (node.has("regex")) {
     m.kind = ValueMatcher::Kind::Regex;
-    m.regex = compileRegex(node.child("regex"));
+    m.regex = Regex::fromConfig(node.child("regex"));
     ++kinds;
   }
   if (node.has("present")) {
@@ -90,7 +81,7 @@ bool ValueMatcher::matches(const std::string* actual) const {
         ok = actual->starts_with(value);
         break;
       case Kind::Regex:
-        ok = std::regex_match(*actual, *regex);
+        ok = regex.fullMatch(*actual);
         break;
     }
   }
@@ -114,7 +105,7 @@ bool RouteEntry::matches(const HeaderMap& headers, std::string_view path,
       if (!path.starts_with(path_)) return false;
       break;
     case PathKind::Regex:
-      if (!std::regex_match(path.begin(), path.end(), *path_regex_)) return false;
+      if (!path_regex_.fullMatch(path)) return false;
       break;
   }
   if (!methods_.empty()) {
@@ -184,7 +175,7 @@ std::shared_ptr<const RouteTable> RouteTable::parse(const ConfigNode& node, cons
       }
       if (match.has("regex")) {
         route->path_kind_ = RouteEntry::PathKind::Regex;
-        route->path_regex_ = compileRegex(match.child("regex"));
+        route->path_regex_ = Regex::fromConfig(match.child("regex"));
         ++kinds;
       }
       if (kinds > 1) match.fail("expected at most one of path, prefix, regex");

@@ -3,7 +3,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -13,6 +12,7 @@
 #include "api/interpose/header_map.h"
 #include "api/interpose/http_filter.h"
 #include "api/interpose/route.h"
+#include "source/common/regex.h"
 
 namespace interpose::http {
 
@@ -22,7 +22,7 @@ struct ValueMatcher {
   std::string name;
   enum class Kind { Present, Exact, Prefix, Regex } kind = Kind::Present;
   std::string value;
-  std::optional<std::regex> regex;
+  Regex regex;
   bool invert = false;
 
   bool matches(const std::string* actual) const;
@@ -42,7 +42,7 @@ class RouteEntry : public Route {
   std::string name_;
   enum class PathKind { Any, Exact, Prefix, Regex } path_kind_ = PathKind::Any;
   std::string path_;
-  std::optional<std::regex> path_regex_;
+  Regex path_regex_;
   std::vector<std::string> methods_;
   std::vector<ValueMatcher> headers_;
   std::vector<ValueMatcher> query_;

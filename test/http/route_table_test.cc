@@ -140,6 +140,46 @@ TEST(RouteTableTest, PerFilterConfigAndDisable) {
   EXPECT_EQ(debug->perFilterConfig("note"), nullptr);
 }
 
+// Route regexes run on RE2: a path of any length costs linear time and no stack (std::regex
+// recursed per character: 40,000 digits under this very pattern crashed the process).
+TEST(RouteTableTest, RegexOnHugePathsIsLinear) {
+  auto t = parse(kTable);
+  std::string digits(400000, '7');
+  EXPECT_EQ(routeOf(*t, request("GET", "api.example.com", "/v" + digits + "/items/" + digits)), "api/versioned");
+  EXPECT_EQ(routeOf(*t, request("GET", "api.example.com", "/v" + digits + "/items/x")), "api/rest");
+  auto nested = parse(R"(virtual_hosts: [ { name: a, domains: ["*"], routes: [
+      { name: alt, match: { regex: "/x(a|b)*" } }, { name: nested, match: { regex: "/(a+)+$" } } ] } ])");
+  std::string ab;
+  for (int i = 0; i < 200000; ++i) ab += i % 3 ? 'a' : 'b';
+  EXPECT_EQ(routeOf(*nested, request("GET", "h", "/x" + ab)), "a/alt");
+  // Exponential under a backtracking engine: here one pass over the path.
+  EXPECT_EQ(routeOf(*nested, request("GET", "h", "/" + std::string(100000, 'a') + "!")), "<none>");
+  EXPECT_EQ(routeOf(*nested, request("GET", "h", "/" + std::string(100000, 'a'))), "a/nested");
+}
+
+TEST(RouteTableTest, HeaderRegexIsWholeValue) {
+  auto t = parse(R"(virtual_hosts: [ { name: a, domains: ["*"], routes: [
+      { name: ua, match: { headers: [ { name: user-agent, regex: "curl/[0-9.]+" } ] } } ] } ])");
+  EXPECT_EQ(routeOf(*t, request("GET", "h", "/", {{"user-agent", "curl/8.1.2"}})), "a/ua");
+  EXPECT_EQ(routeOf(*t, request("GET", "h", "/", {{"user-agent", "xcurl/8.1.2"}})), "<none>");
+  EXPECT_EQ(routeOf(*t, request("GET", "h", "/", {{"user-agent", std::string(100000, '9')}})), "<none>");
+}
+
+TEST(RouteTableTest, RegexesRe2RefusesAreConfigErrors) {
+  auto error = [](const std::string& pattern) {
+    return parseError(R"(virtual_hosts: [ { name: a, domains: ["*"], routes: [ { match: { regex: ')" + pattern +
+                      R"(' } } ] } ])");
+  };
+  std::string backref = error(R"(/(a)\1)");
+  EXPECT_NE(backref.find("routes.yaml:1:"), std::string::npos) << backref;
+  EXPECT_NE(backref.find("match.regex: invalid regex '/(a)\\1'"), std::string::npos) << backref;
+  EXPECT_NE(backref.find("no backreferences or lookaround"), std::string::npos) << backref;
+  EXPECT_NE(error("/(?=a)").find("no backreferences or lookaround"), std::string::npos);
+  std::string huge = error("/(abc|def){200}[0-9]{50}");
+  EXPECT_NE(huge.find("too complex: program size"), std::string::npos) << huge;
+  EXPECT_NE(huge.find("limit of 1000"), std::string::npos) << huge;
+}
+
 TEST(RouteTableTest, ConfigErrors) {
   EXPECT_NE(parseError(R"(virtual_hosts: [ { name: a, domains: ["*"], routes: [ { match: { regex: "(" } } ] } ])")
                 .find("invalid regex '('"),
