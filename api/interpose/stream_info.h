@@ -46,6 +46,7 @@ inline constexpr uint32_t kUpstreamProtocolError = 1 << 8;            // UPE
 inline constexpr uint32_t kRateLimited = 1 << 9;                      // RL
 inline constexpr uint32_t kUpstreamOverflow = 1 << 10;                // UO
 inline constexpr uint32_t kRequestHeaderTimeout = 1 << 11;            // RHT
+inline constexpr uint32_t kLoopDetected = 1 << 12;                    // LD (destination is the proxy itself)
 }  // namespace response_flags
 
 // Everything known about one HTTP stream: what filters and access logs read at the end.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +17,9 @@ class Worker {
   virtual uint32_t index() const = 0;
   // True once the server is draining: finish in-flight work, take no more.
   virtual bool draining() const = 0;
+  // True when `destination` is one of this process's own listening addresses: a request
+  // sent there would come straight back into the proxy (a loop), so it is refused.
+  virtual bool isOwnListener(const boost::asio::ip::tcp::endpoint& destination) const { return false; }
 
   // Returns the worker-local object registered under `key`, creating it on first use.
   template <typename T>

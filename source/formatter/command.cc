@@ -63,6 +63,7 @@ constexpr FlagCode kFlagCodes[] = {
     {response_flags::kRateLimited, "RL"},
     {response_flags::kUpstreamOverflow, "UO"},
     {response_flags::kRequestHeaderTimeout, "RHT"},
+    {response_flags::kLoopDetected, "LD"},
 };
 
 bool isHeaderReference(std::string_view name) {

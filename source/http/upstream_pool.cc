@@ -58,8 +58,10 @@ class UpstreamPool::Idle : public network::Connection::Callbacks {
   Timer::Clock::time_point expires_;  // the idle timeout: the pool's sweep closes it then
 };
 
-UpstreamPool::UpstreamPool(boost::asio::io_context& io, Options options)
-    : io_(io), options_(options), dns_(io, options.dns_ttl), sweep_(io, [this] { sweepIdle(); }) {}
+UpstreamPool::UpstreamPool(boost::asio::io_context& io, Options options, OwnListener own_listener)
+    : io_(io), options_(options), dns_(io, options.dns_ttl), sweep_(io, [this] { sweepIdle(); }) {
+  own_listener_ = std::move(own_listener);
+}
 
 UpstreamPool::~UpstreamPool() { *alive_ = false; }
 
@@ -167,13 +169,24 @@ void UpstreamPool::connect(const std::string& pool_key, Waiter waiter) {
   const std::string host = waiter.host;
   const uint16_t port = waiter.port;
   const UpstreamTls* tls = waiter.tls;
-  dns_.resolve(host, port, [&io, options, host, port, tls, finish](const network::DnsCache::Result& dns) {
+  // (The cache calls back only while the pool, and so `this`, is alive.)
+  dns_.resolve(host, port, [this, &io, options, host, port, tls, finish](const network::DnsCache::Result& dns) {
     if (!dns.error.empty()) {
       Result result;
       result.error = dns.error;
       result.dns_failure = true;
       finish(std::move(result));
       return;
+    }
+    for (const auto& endpoint : dns.endpoints) {
+      if (own_listener_ && own_listener_(endpoint)) {
+        Result result;
+        result.loop = true;
+        result.endpoint = network::formatEndpoint(endpoint);
+        result.error = str::cat(host, ":", port, " is this proxy's own listener (", result.endpoint, ")");
+        finish(std::move(result));
+        return;
+      }
     }
     connectAndHandshake(io, dns.endpoints, options, host, port, tls, finish, /*may_retry=*/true);
   });

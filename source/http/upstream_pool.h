@@ -43,11 +43,14 @@ class UpstreamPool {
     bool timed_out = false;
     bool tls_failure = false;
     bool overflow = false;  // the origin's queue is full
+    bool loop = false;      // the origin's address is one of the proxy's own listeners
     std::string endpoint;
   };
   using Callback = std::function<void(Result)>;
+  // True for the proxy's own listening addresses: never connected to (see Result::loop).
+  using OwnListener = std::function<bool(const boost::asio::ip::tcp::endpoint&)>;
 
-  UpstreamPool(boost::asio::io_context& io, Options options);
+  UpstreamPool(boost::asio::io_context& io, Options options, OwnListener own_listener = {});
   ~UpstreamPool();
 
   // Hands out an idle connection at once, or resolves and connects. The callback is not
@@ -91,6 +94,7 @@ class UpstreamPool {
 
   boost::asio::io_context& io_;
   Options options_;
+  OwnListener own_listener_;
   network::DnsCache dns_;
   std::map<std::string, std::vector<std::unique_ptr<Idle>>> idle_;
   std::map<std::string, size_t> busy_;

@@ -25,7 +25,16 @@ absl::Status Server::run() {
     if (auto status = worker->bind(); !status.ok()) return status;
     workers_.push_back(std::move(worker));
   }
-  for (auto& worker : workers_) worker->start();
+  // Each worker binds its own sockets (a port 0 may differ between them): all are ours.
+  std::vector<boost::asio::ip::tcp::endpoint> bound;
+  for (auto& worker : workers_) {
+    for (const auto& endpoint : worker->boundEndpoints()) bound.push_back(endpoint);
+  }
+  auto own = std::make_shared<const network::OwnEndpoints>(std::move(bound));
+  for (auto& worker : workers_) {
+    worker->setOwnEndpoints(own);
+    worker->start();
+  }
   auto addresses = workers_.front()->boundAddresses();
   for (size_t i = 0; i < addresses.size(); ++i) {
     log::info("listening on ", addresses[i], " (listener '", config_->listeners[i].name, "', ", concurrency_,

@@ -48,12 +48,18 @@ absl::Status WorkerImpl::bind() {
   return absl::OkStatus();
 }
 
-std::vector<std::string> WorkerImpl::boundAddresses() const {
-  std::vector<std::string> out;
+std::vector<tcp::endpoint> WorkerImpl::boundEndpoints() const {
+  std::vector<tcp::endpoint> out;
   for (const auto& l : listeners_) {
     boost::system::error_code ec;
-    out.push_back(network::formatEndpoint(l->acceptor->local_endpoint(ec)));
+    out.push_back(l->acceptor->local_endpoint(ec));
   }
+  return out;
+}
+
+std::vector<std::string> WorkerImpl::boundAddresses() const {
+  std::vector<std::string> out;
+  for (const auto& endpoint : boundEndpoints()) out.push_back(network::formatEndpoint(endpoint));
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "source/common/timer.h"
 #include "source/config/server_config.h"
 #include "source/network/connection.h"
+#include "source/network/own_endpoints.h"
 
 namespace interpose::server {
 
@@ -32,10 +33,16 @@ class WorkerImpl : public Worker {
   void stop();
   size_t activeConnections() const { return active_.load(); }
   std::vector<std::string> boundAddresses() const;
+  std::vector<boost::asio::ip::tcp::endpoint> boundEndpoints() const;
+  // Every listening address of the process (all workers'), set before start().
+  void setOwnEndpoints(std::shared_ptr<const network::OwnEndpoints> own) { own_ = std::move(own); }
 
   boost::asio::io_context& ioContext() override { return io_; }
   uint32_t index() const override { return index_; }
   bool draining() const override { return draining_.load(std::memory_order_relaxed); }
+  bool isOwnListener(const boost::asio::ip::tcp::endpoint& destination) const override {
+    return own_ && own_->contains(destination);
+  }
 
   void removeConnection(ServerConnection* connection);
 
@@ -53,6 +60,7 @@ class WorkerImpl : public Worker {
   uint32_t index_;
   std::shared_ptr<const config::ServerConfig> config_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  std::shared_ptr<const network::OwnEndpoints> own_;
   std::unordered_map<ServerConnection*, std::unique_ptr<ServerConnection>> connections_;
   std::atomic<size_t> active_{0};
   std::atomic<bool> draining_{false};

@@ -250,6 +250,17 @@ TEST(SerializerTest, WritesExtraFieldLinesBeforeTheBlankLine) {
   EXPECT_EQ(plain.view(), "x-a: 1\r\n\r\n");
 }
 
+TEST(SerializerTest, KnowsTheReasonOfEveryRegisteredStatus) {
+  EXPECT_EQ(reasonPhrase(407), "Proxy Authentication Required");
+  EXPECT_EQ(reasonPhrase(421), "Misdirected Request");
+  EXPECT_EQ(reasonPhrase(426), "Upgrade Required");
+  EXPECT_EQ(reasonPhrase(429), "Too Many Requests");
+  EXPECT_EQ(reasonPhrase(431), "Request Header Fields Too Large");
+  EXPECT_EQ(reasonPhrase(508), "Loop Detected");
+  EXPECT_EQ(reasonPhrase(511), "Network Authentication Required");
+  EXPECT_EQ(reasonPhrase(599), "Unknown");
+}
+
 TEST(SerializerTest, WritesStatusCodesAndHexChunkSizes) {
   HeaderMap h;
   Buffer out;

@@ -19,8 +19,11 @@ Router::~Router() { onDestroy(); }
 
 http::UpstreamPool& Router::pool() {
   // One pool per worker and router config: connections never cross threads.
-  return decoder_callbacks_->worker().local<http::UpstreamPool>(config_.get(), [this] {
-    return std::make_shared<http::UpstreamPool>(decoder_callbacks_->worker().ioContext(), config_->pool);
+  Worker& worker = decoder_callbacks_->worker();
+  return worker.local<http::UpstreamPool>(config_.get(), [this, &worker] {
+    return std::make_shared<http::UpstreamPool>(
+        worker.ioContext(), config_->pool,
+        [&worker](const boost::asio::ip::tcp::endpoint& endpoint) { return worker.isOwnListener(endpoint); });
   });
 }
 
@@ -67,6 +70,9 @@ void Router::onPoolResult(http::UpstreamPool::Result result) {
   if (!result.connection && !result.h2) {
     if (result.overflow) {
       upstreamFailed(503, result.error, response_flags::kUpstreamOverflow);
+    } else if (result.loop) {
+      // Forwarding would come back in here, again and again until the fds ran out.
+      upstreamFailed(508, str::cat("loop detected: ", result.error), response_flags::kLoopDetected);
     } else if (result.dns_failure) {
       upstreamFailed(502, result.error, response_flags::kNoHealthyUpstream);
     } else if (result.tls_failure) {

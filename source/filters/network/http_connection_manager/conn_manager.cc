@@ -9,6 +9,24 @@
 #include "source/http/request_target.h"
 
 namespace interpose::hcm {
+namespace {
+
+// Whether a CONNECT target is the proxy itself, known without DNS: an IP literal, or a
+// localhost name (RFC 6761: always loopback). Other names that resolve to us are caught
+// where the tunnel connects (tcp_proxy) or where an intercepted request does (the router).
+bool namesThisProxy(const Worker& worker, std::string_view host, uint16_t port) {
+  namespace ip = boost::asio::ip;
+  std::string lower = str::toLower(host);
+  if (lower == "localhost" || lower.ends_with(".localhost")) {
+    return worker.isOwnListener({ip::address_v4::loopback(), port}) ||
+           worker.isOwnListener({ip::address_v6::loopback(), port});
+  }
+  boost::system::error_code ec;
+  ip::address address = ip::make_address(lower, ec);
+  return !ec && worker.isOwnListener({address, port});
+}
+
+}  // namespace
 
 ConnectionManager::ConnectionManager(std::shared_ptr<const HcmConfig> config) : config_(std::move(config)) {
   parser_ = std::make_unique<http1::Parser>(http1::Parser::Type::Request, *this, config_->max_request_headers);
@@ -249,6 +267,12 @@ void ConnectionManager::startTunnel() {
   }
   if (!target || target->second == 0) {
     stream_->sendLocalReply(400, "CONNECT needs a target of the form host:port\n", {}, "invalid_connect_target");
+    return;
+  }
+  if (namesThisProxy(callbacks_->worker(), target->first, target->second)) {
+    stream_->info().response_flags |= response_flags::kLoopDetected;
+    stream_->sendLocalReply(508, str::cat("loop detected: CONNECT ", request.authority(), " names this proxy\n"), {},
+                            "loop_detected");
     return;
   }
   tunnel_state_ = Tunnel::Connecting;
