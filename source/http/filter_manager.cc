@@ -126,6 +126,10 @@ void FilterManager::decodeData(Buffer& data, bool end_stream) {
   decode_.buffered.move(data);
   decode_.buffered_end = decode_.buffered_end || end_stream;
   decode_.has_buffered = true;
+  checkDecodeBufferLimit();
+}
+
+void FilterManager::checkDecodeBufferLimit() {
   if (decode_.buffered.size() > encoder_.bufferLimit()) {
     sendLocalReply(413, "request body too large for a filter that buffers it\n", {}, "request_body_buffer_limit");
   }
@@ -141,6 +145,7 @@ void FilterManager::runDecodeData(size_t from, Buffer& data, bool end_stream) {
       decode_.buffered.move(data);
       decode_.buffered_end = end_stream;
       decode_.has_buffered = true;
+      checkDecodeBufferLimit();  // one chunk may be over the limit already
       return;
     }
   }
@@ -161,6 +166,9 @@ void FilterManager::runDecodeTrailers() {
 }
 
 void FilterManager::continueDecoding(size_t index) {
+  // An answered or reset stream goes no further: a filter that held the request (a delay,
+  // a lookup) may resume after a local reply went out, and must not reach the router.
+  if (local_reply_sent_ || reset_) return;
   if (decode_.stop == Stop::None || index != decode_.pos) return;
   Stop stop = decode_.stop;
   decode_.stop = Stop::None;
@@ -184,8 +192,9 @@ void FilterManager::continueDecoding(size_t index) {
 
 void FilterManager::encodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream) {
   if (response_headers_) return;
-  createFilters();  // a reply to a request the codec rejected still reaches the filters  // a second response for one
-                    // stream is a filter bug
+  // (A second response for one stream is a filter bug: ignored above.) A reply to a request
+  // the codec rejected still reaches the filters.
+  createFilters();
   response_headers_ = std::move(headers);
   info_.response_headers = response_headers_.get();
   encode_.headers_end = end_stream;
@@ -221,16 +230,25 @@ void FilterManager::encodeData(Buffer& data, bool end_stream) {
   encode_.buffered.move(data);
   encode_.buffered_end = encode_.buffered_end || end_stream;
   encode_.has_buffered = true;
-  if (encode_.buffered.size() > encoder_.bufferLimit()) {
-    info_.error = "response_body_buffer_limit";
-    if (!response_headers_ || encode_.stop == Stop::Headers) {
-      // Nothing reached the client yet: replace the response.
-      response_headers_.reset();
-      encode_ = Direction{};
-      sendLocalReply(500, "response body too large for a filter that buffers it\n", {}, "response_body_buffer_limit");
-    } else {
-      encoder_.resetStream("response body buffer limit");
-    }
+  checkEncodeBufferLimit();
+}
+
+void FilterManager::checkEncodeBufferLimit() {
+  if (encode_.buffered.size() <= encoder_.bufferLimit()) return;
+  info_.error = "response_body_buffer_limit";
+  if ((!response_headers_ || encode_.stop == Stop::Headers) && !replaced_oversized_response_) {
+    // Nothing reached the client yet: replace the response, even a local reply that was
+    // under way (its headers are the ones held here). Once: should the replacement
+    // overflow too, the stream is reset below.
+    replaced_oversized_response_ = true;
+    info_.response_headers = nullptr;
+    response_headers_.reset();
+    encode_ = Direction{};
+    local_reply_sent_ = false;
+    sendLocalReply(500, "response body too large for a filter that buffers it\n", {}, "response_body_buffer_limit");
+  } else {
+    reset_ = true;
+    encoder_.resetStream("response body buffer limit");
   }
 }
 
@@ -245,6 +263,7 @@ void FilterManager::runEncodeData(size_t from, Buffer& data, bool end_stream) {
       encode_.buffered.move(data);
       encode_.buffered_end = end_stream;
       encode_.has_buffered = true;
+      checkEncodeBufferLimit();  // one chunk may be over the limit already
       return;
     }
   }

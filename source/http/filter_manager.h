@@ -64,6 +64,7 @@ class FilterManager {
   void runDecodeHeaders(size_t from);
   void runDecodeData(size_t from, Buffer& data, bool end_stream);
   void runDecodeTrailers();
+  void checkDecodeBufferLimit();  // 413 once a held request body is over the limit
   void continueDecoding(size_t index);
 
   void encodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream);
@@ -72,6 +73,7 @@ class FilterManager {
   void runEncodeHeaders(size_t from);
   void runEncodeData(size_t from, Buffer& data, bool end_stream);
   void runEncodeTrailers();
+  void checkEncodeBufferLimit();  // 500 (or a reset) once a held response body is over it
   void continueEncoding(size_t index);
 
   StreamEncoder& encoder_;
@@ -88,6 +90,7 @@ class FilterManager {
   Direction decode_;
   Direction encode_;  // encode_.pos counts filters already passed, from the last one
   bool local_reply_sent_ = false;
+  bool replaced_oversized_response_ = false;
   bool response_complete_ = false;
   bool completed_ = false;
   bool reset_ = false;
