@@ -272,7 +272,8 @@ FilterStatus Http2ConnectionManager::onNewConnection() {
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
   callbacks_->addWatermarkCallbacks(*this);
   tick_ = std::make_unique<Timer>(callbacks_->worker().ioContext(), [this] { onTick(); });
-  tick_->enable(std::chrono::seconds(1));
+  idle_since_ = std::chrono::steady_clock::now();
+  armTick();
   flush();
   return FilterStatus::Continue;
 }
@@ -348,11 +349,23 @@ void Http2ConnectionManager::onTick() {
                           NGHTTP2_NO_ERROR, nullptr, 0);
     flush();
   }
+  if (!goaway_sent_ && streams_.empty() && std::chrono::steady_clock::now() - idle_since_ >= config_->idle_timeout) {
+    // No stream for timeouts.idle: say goodbye properly, as HTTP/1.1 closes quietly.
+    goaway_sent_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+    flush();
+  }
   if (goaway_sent_ && streams_.empty()) {
     callbacks_->close(CloseType::FlushWrite);
     return;
   }
-  tick_->enable(std::chrono::seconds(1));
+  armTick();
+}
+
+void Http2ConnectionManager::armTick() {
+  // At least every second, so a server drain sends GOAWAY promptly.
+  tick_->enable(std::min<std::chrono::milliseconds>(config_->idle_timeout, std::chrono::seconds(1)));
 }
 
 Http2ConnectionManager::Stream* Http2ConnectionManager::stream(int32_t id) {
@@ -453,6 +466,7 @@ int Http2ConnectionManager::onStreamClose(nghttp2_session*, int32_t stream_id, u
   // Freed on a fresh stack: this may run inside the stream's own encode call.
   self->closed_.push_back(std::move(it->second));
   self->streams_.erase(it);
+  if (self->streams_.empty()) self->idle_since_ = std::chrono::steady_clock::now();
   self->releaseClosedStreams();
   return 0;
 }
@@ -478,6 +492,7 @@ void Http2ConnectionManager::onBelowWriteBufferLowWatermark() {
 void CodecSelector::initialize(NetworkFilterCallbacks& callbacks) { callbacks_ = &callbacks; }
 
 void CodecSelector::choose(bool http2) {
+  wait_.reset();
   if (http2) {
     impl_ = std::make_unique<Http2ConnectionManager>(config_);
   } else {
@@ -490,11 +505,32 @@ void CodecSelector::choose(bool http2) {
 FilterStatus CodecSelector::onNewConnection() {
   if (config_->codec == "http1") choose(false);
   if (config_->codec == "http2") choose(true);
-  return FilterStatus::Continue;  // auto: decided by the first bytes (after any TLS handshake)
+  if (!impl_) {
+    // auto: decided by the first bytes (after any TLS handshake); until then, on the clock.
+    connected_ = std::chrono::steady_clock::now();
+    wait_ = std::make_unique<Timer>(callbacks_->worker().ioContext(), [this] { onWaitTick(); });
+    wait_->enable(std::min<std::chrono::milliseconds>(config_->idle_timeout, std::chrono::seconds(1)));
+  }
+  return FilterStatus::Continue;
+}
+
+void CodecSelector::onWaitTick() {
+  auto now = std::chrono::steady_clock::now();
+  bool expired = early_.empty() ? now - connected_ >= config_->idle_timeout
+                                : now - first_byte_ >= config_->request_headers_timeout;
+  if (callbacks_->worker().draining() || expired) {
+    log::debug("connection ", callbacks_->connectionInfo().id, ": closed before it said which HTTP version");
+    wait_.reset();
+    callbacks_->close(CloseType::FlushWrite);
+    return;
+  }
+  auto limit = early_.empty() ? config_->idle_timeout : config_->request_headers_timeout;
+  wait_->enable(std::min<std::chrono::milliseconds>(limit, std::chrono::seconds(1)));
 }
 
 FilterStatus CodecSelector::onData(Buffer& data, bool end_stream) {
   if (!impl_) {
+    if (early_.empty() && !data.empty()) first_byte_ = std::chrono::steady_clock::now();
     early_.move(data);
     std::string_view seen = early_.view();
     bool h2_alpn = callbacks_->connectionInfo().alpn == "h2";
@@ -513,6 +549,7 @@ FilterStatus CodecSelector::onWrite(Buffer& data, bool end_stream) {
 }
 
 void CodecSelector::onEvent(ConnectionEvent event) {
+  wait_.reset();
   if (impl_) impl_->onEvent(event);
 }
 

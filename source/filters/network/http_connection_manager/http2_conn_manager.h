@@ -45,6 +45,7 @@ class Http2ConnectionManager : public NetworkFilter, public WatermarkCallbacks {
   void flush();
   void fail(uint32_t error_code, std::string_view why);
   void onTick();
+  void armTick();
   void releaseClosedStreams();
 
   std::shared_ptr<const HcmConfig> config_;
@@ -52,6 +53,7 @@ class Http2ConnectionManager : public NetworkFilter, public WatermarkCallbacks {
   std::map<int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<std::unique_ptr<Stream>> closed_;  // freed on a fresh stack
   std::unique_ptr<Timer> tick_;
+  std::chrono::steady_clock::time_point idle_since_;  // when the last stream ended
   std::shared_ptr<char> life_ = std::make_shared<char>();
   bool above_high_watermark_ = false;
   bool closed_connection_ = false;
@@ -66,6 +68,9 @@ class Http2ConnectionManager : public NetworkFilter, public WatermarkCallbacks {
 
 // Picks the codec of a connection for `codec: auto`: HTTP/2 when TLS negotiated "h2" or
 // the client opens with the HTTP/2 preface (h2c with prior knowledge), else HTTP/1.1.
+// Until it has decided, the same clocks as HTTP/1.1 hold: a connection that sends nothing
+// is closed after timeouts.idle (at once when draining), one that sent a few bytes but not
+// enough to tell after timeouts.request_headers.
 class CodecSelector : public NetworkFilter {
  public:
   explicit CodecSelector(std::shared_ptr<const HcmConfig> config) : config_(std::move(config)) {}
@@ -77,10 +82,14 @@ class CodecSelector : public NetworkFilter {
 
  private:
   void choose(bool http2);
+  void onWaitTick();
 
   std::shared_ptr<const HcmConfig> config_;
   std::unique_ptr<NetworkFilter> impl_;
   Buffer early_;
+  std::unique_ptr<Timer> wait_;  // runs until the codec is chosen
+  std::chrono::steady_clock::time_point connected_;
+  std::chrono::steady_clock::time_point first_byte_;
 };
 
 }  // namespace interpose::hcm
