@@ -2,7 +2,9 @@
 
 #include <openssl/base.h>
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +42,14 @@ class CertProvider {
   // from the cache or freshly minted. Thread-safe: concurrent calls for one new host mint
   // it once (single flight) and all get the same certificate.
   virtual absl::StatusOr<std::shared_ptr<const ServerCertificate>> certificateFor(std::string_view host) = 0;
+
+  using Result = absl::StatusOr<std::shared_ptr<const ServerCertificate>>;
+  // For event loops, which must never wait on a mint: the result at once when it is ready
+  // (cached, or the host is invalid), else nullopt, and `done` is called once with the
+  // result, from another thread. Providers that never block keep this default.
+  virtual std::optional<Result> certificateForAsync(std::string_view host, std::function<void(Result)> done) {
+    return certificateFor(host);
+  }
 };
 
 // Cert providers by name, filled when the config's `cert_providers:` are loaded (before

@@ -2,9 +2,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 
 namespace interpose {
 
@@ -21,6 +23,18 @@ class Worker {
   // sent there would come straight back into the proxy (a loop), so it is refused.
   virtual bool isOwnListener(const boost::asio::ip::tcp::endpoint& destination) const { return false; }
 
+  // A way for other threads to run work on this worker's loop (the result of a mint, say).
+  // Call it on the worker's thread; the function it returns may be called from any thread,
+  // even after the worker is gone (the work is then dropped).
+  using Poster = std::function<void(std::function<void()>)>;
+  Poster crossThreadPoster() {
+    if (!mailbox_) mailbox_ = std::make_shared<Mailbox>(&ioContext());
+    return [mailbox = mailbox_](std::function<void()> work) {
+      std::lock_guard lock(mailbox->mutex);
+      if (mailbox->io) boost::asio::post(*mailbox->io, std::move(work));
+    };
+  }
+
   // Returns the worker-local object registered under `key`, creating it on first use.
   template <typename T>
   T& local(const void* key, const std::function<std::shared_ptr<T>()>& make) {
@@ -31,9 +45,21 @@ class Worker {
 
  protected:
   void clearLocals() { slots_.clear(); }
+  // Before the event loop goes: posters handed out no longer reach it.
+  void closeMailbox() {
+    if (!mailbox_) return;
+    std::lock_guard lock(mailbox_->mutex);
+    mailbox_->io = nullptr;
+  }
 
  private:
+  struct Mailbox {
+    explicit Mailbox(boost::asio::io_context* loop) : io(loop) {}
+    std::mutex mutex;
+    boost::asio::io_context* io;
+  };
   std::map<const void*, std::shared_ptr<void>> slots_;
+  std::shared_ptr<Mailbox> mailbox_;
 };
 
 // Callbacks for watermark-based flow control: "the buffer towards X is above its high

@@ -108,7 +108,8 @@ bool TlsPipe::advance(Buffer& plaintext) {
     int r = SSL_do_handshake(ssl_.get());
     if (r != 1) {
       int e = SSL_get_error(ssl_.get(), r);
-      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;
+      // (WANT_X509_LOOKUP: the certificate callback paused the handshake for a mint.)
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_X509_LOOKUP) return true;
       return fail(e);
     }
     handshake_done_ = true;

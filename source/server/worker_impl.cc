@@ -16,6 +16,7 @@ WorkerImpl::WorkerImpl(uint32_t index, std::shared_ptr<const config::ServerConfi
 
 WorkerImpl::~WorkerImpl() {
   stop();
+  closeMailbox();
   // Worker-local state (pools, caches) and connections go while the event loop still exists.
   listeners_.clear();
   connections_.clear();

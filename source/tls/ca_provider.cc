@@ -117,20 +117,40 @@ absl::StatusOr<std::shared_ptr<CaProvider>> CaProvider::create(std::string name,
   return provider;
 }
 
-absl::StatusOr<std::shared_ptr<const ServerCertificate>> CaProvider::certificateFor(std::string_view host) {
-  if (!minter_) {
-    return absl::FailedPreconditionError(
-        str::cat("cert provider '", name_, "' was created to validate the config only; its CA does not exist yet"));
-  }
-  auto parsed = parseCertHost(host);
-  if (!parsed.ok()) return parsed.status();
-  return cache_.getOrMint(parsed->name, [&]() -> absl::StatusOr<CacheValue> {
+CertCache::MintFn CaProvider::mintFor(CertHost host) {
+  return [this, host = std::move(host)]() -> absl::StatusOr<CacheValue> {
     const system_clock::time_point now = options_.clock();
-    auto leaf = minter_->mint(*parsed, toUnix(now));
+    auto leaf = minter_->mint(host, toUnix(now));
     if (!leaf.ok()) return leaf.status();
     minted_.fetch_add(1, std::memory_order_relaxed);
     const auto expires = std::min(now + options_.cache_ttl, system_clock::from_time_t(leaf->not_after));
     return CacheValue{std::move(leaf->certificate), expires};
+  };
+}
+
+absl::Status CaProvider::checkCanMint() const {
+  if (minter_) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      str::cat("cert provider '", name_, "' was created to validate the config only; its CA does not exist yet"));
+}
+
+absl::StatusOr<std::shared_ptr<const ServerCertificate>> CaProvider::certificateFor(std::string_view host) {
+  if (auto status = checkCanMint(); !status.ok()) return status;
+  auto parsed = parseCertHost(host);
+  if (!parsed.ok()) return parsed.status();
+  std::string key = parsed->name;
+  return cache_.getOrMint(key, mintFor(std::move(*parsed)));
+}
+
+std::optional<CertProvider::Result> CaProvider::certificateForAsync(std::string_view host,
+                                                                    std::function<void(Result)> done) {
+  if (auto status = checkCanMint(); !status.ok()) return status;
+  auto parsed = parseCertHost(host);
+  if (!parsed.ok()) return parsed.status();
+  std::string key = parsed->name;
+  return cache_.getOrMintAsync(key, mintFor(std::move(*parsed)), std::move(done), [this](std::function<void()> job) {
+    std::call_once(mint_thread_started_, [this] { mint_thread_ = std::make_unique<WorkQueue>(); });
+    mint_thread_->post(std::move(job));
   });
 }
 

@@ -4,12 +4,15 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 #include "api/interpose/cert_provider.h"
 #include "api/interpose/config_node.h"
+#include "source/common/work_queue.h"
 #include "source/tls/cert_cache.h"
 #include "source/tls/certificate_authority.h"
 #include "source/tls/leaf_minter.h"
@@ -49,6 +52,8 @@ class CaProvider : public CertProvider {
 
   const std::string& name() const override { return name_; }
   absl::StatusOr<std::shared_ptr<const ServerCertificate>> certificateFor(std::string_view host) override;
+  // New certificates are minted on the provider's own thread, never on a worker's.
+  std::optional<Result> certificateForAsync(std::string_view host, std::function<void(Result)> done) override;
 
   uint64_t mintedCount() const { return minted_.load(std::memory_order_relaxed); }
   size_t cacheSize() const { return cache_.size(); }
@@ -58,6 +63,8 @@ class CaProvider : public CertProvider {
 
  private:
   CaProvider(std::string name, CaProviderOptions options);
+  absl::Status checkCanMint() const;
+  CertCache::MintFn mintFor(CertHost host);
 
   std::string name_;
   CaProviderOptions options_;
@@ -65,6 +72,8 @@ class CaProvider : public CertProvider {
   std::unique_ptr<LeafMinter> minter_;
   CertCache cache_;
   std::atomic<uint64_t> minted_{0};
+  std::once_flag mint_thread_started_;
+  std::unique_ptr<WorkQueue> mint_thread_;  // declared last: stops (joins) before the rest goes
 };
 
 }  // namespace interpose::tls

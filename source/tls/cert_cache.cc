@@ -1,6 +1,7 @@
 #include "source/tls/cert_cache.h"
 
 #include <exception>
+#include <future>
 
 #include "api/interpose/strings.h"
 
@@ -27,43 +28,75 @@ CertCache::Shard& CertCache::shardFor(const std::string& host) {
   return *shards_[std::hash<std::string>{}(host) % shards_.size()];
 }
 
-absl::StatusOr<std::shared_ptr<const ServerCertificate>> CertCache::getOrMint(const std::string& host,
-                                                                              const MintFn& mint) {
-  Shard& shard = shardFor(host);
-  std::promise<Result> promise;
-  {
-    std::unique_lock lock(shard.mutex);
-    if (auto it = shard.index.find(host); it != shard.index.end()) {
-      if (clock_() < it->second->value.expires) {
-        shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
-        return it->second->value.certificate;
-      }
-      shard.lru.erase(it->second);
-      shard.index.erase(it);
+CertCache::Lookup CertCache::lookup(Shard& shard, const std::string& host, Result& hit, Done done) {
+  std::lock_guard lock(shard.mutex);
+  if (auto it = shard.index.find(host); it != shard.index.end()) {
+    if (clock_() < it->second->value.expires) {
+      shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
+      hit = it->second->value.certificate;
+      return Lookup::Hit;
     }
-    if (auto it = shard.in_flight.find(host); it != shard.in_flight.end()) {
-      std::shared_future<Result> pending = it->second;
-      lock.unlock();
-      return pending.get();
-    }
-    shard.in_flight.emplace(host, promise.get_future().share());
+    shard.lru.erase(it->second);
+    shard.index.erase(it);
   }
-  return mintAndPublish(shard, host, mint, promise);
+  if (auto it = shard.in_flight.find(host); it != shard.in_flight.end()) {
+    it->second.push_back(std::move(done));
+    return Lookup::Waiting;
+  }
+  shard.in_flight[host].push_back(std::move(done));
+  return Lookup::MintHere;
 }
 
-CertCache::Result CertCache::mintAndPublish(Shard& shard, const std::string& host, const MintFn& mint,
-                                            std::promise<Result>& promise) {
+CertCache::Result CertCache::getOrMint(const std::string& host, const MintFn& mint) {
+  Shard& shard = shardFor(host);
+  auto promise = std::make_shared<std::promise<Result>>();
+  std::future<Result> result = promise->get_future();
+  Result hit = absl::UnknownError("");
+  switch (lookup(shard, host, hit, [promise](Result r) { promise->set_value(std::move(r)); })) {
+    case Lookup::Hit:
+      return hit;
+    case Lookup::MintHere:
+      mintAndPublish(shard, host, mint);
+      break;
+    case Lookup::Waiting:
+      break;
+  }
+  return result.get();
+}
+
+std::optional<CertCache::Result> CertCache::getOrMintAsync(const std::string& host, MintFn mint, Done done,
+                                                           const Executor& executor) {
+  Shard& shard = shardFor(host);
+  Result hit = absl::UnknownError("");
+  switch (lookup(shard, host, hit, std::move(done))) {
+    case Lookup::Hit:
+      return hit;
+    case Lookup::MintHere:
+      executor([this, &shard, host, mint = std::move(mint)] { mintAndPublish(shard, host, mint); });
+      break;
+    case Lookup::Waiting:
+      break;
+  }
+  return std::nullopt;
+}
+
+void CertCache::mintAndPublish(Shard& shard, const std::string& host, const MintFn& mint) {
   absl::StatusOr<CacheValue> minted = absl::InternalError("not minted");
   try {
     minted = mint();
   } catch (const std::exception& e) {
-    // Waiters must never hang on a promise nobody fulfils.
+    // Waiters must never hang on a result nobody delivers.
     minted = absl::InternalError(str::cat("minting a certificate for ", host, " failed: ", e.what()));
   }
   Result result = minted.ok() ? Result(minted->certificate) : Result(minted.status());
+  std::vector<Done> waiters;
   {
     std::lock_guard lock(shard.mutex);
-    shard.in_flight.erase(host);
+    auto it = shard.in_flight.find(host);
+    if (it != shard.in_flight.end()) {
+      waiters = std::move(it->second);
+      shard.in_flight.erase(it);
+    }
     if (minted.ok()) {
       shard.lru.push_front(Entry{host, std::move(*minted)});
       shard.index[host] = shard.lru.begin();
@@ -73,8 +106,7 @@ CertCache::Result CertCache::mintAndPublish(Shard& shard, const std::string& hos
       }
     }
   }
-  promise.set_value(result);
-  return result;
+  for (auto& done : waiters) done(result);  // outside the lock: a waiter may ask again
 }
 
 size_t CertCache::size() const {

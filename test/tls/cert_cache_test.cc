@@ -7,6 +7,7 @@
 #include <atomic>
 #include <barrier>
 #include <chrono>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -200,6 +201,82 @@ TEST(CertCacheTest, ThrowingMintDoesNotStrandWaiters) {
   EXPECT_FALSE(result.ok());
   Cert cert = dummyCertificate();
   EXPECT_TRUE(cache.getOrMint("throw.test", [&]() -> absl::StatusOr<CacheValue> { return valueFor(cert); }).ok());
+}
+
+// The event loops' path: a miss never runs the mint on the caller's thread; the mint runs
+// through the executor and every waiter, blocking or not, gets its one result.
+TEST(CertCacheTest, AsyncMissMintsElsewhereAndCallsBack) {
+  CertCache cache(10, [] { return system_clock::now(); });
+  Cert cert = dummyCertificate();
+  std::vector<std::function<void()>> queued;  // the "mint thread", run by hand
+  auto executor = [&](std::function<void()> job) { queued.push_back(std::move(job)); };
+  std::atomic<int> mints{0};
+  auto mint = [&]() -> absl::StatusOr<CacheValue> {
+    ++mints;
+    return valueFor(cert);
+  };
+  std::vector<CertCache::Result> results;
+  auto done = [&](CertCache::Result r) { results.push_back(std::move(r)); };
+
+  EXPECT_FALSE(cache.getOrMintAsync("a.test", mint, done, executor).has_value());
+  EXPECT_FALSE(cache.getOrMintAsync("a.test", mint, done, executor).has_value());  // joins the first
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(mints.load(), 0);  // nothing minted on the caller's thread
+  EXPECT_TRUE(results.empty());
+
+  // A blocking caller meanwhile waits for the same mint.
+  std::thread blocking([&] {
+    auto r = cache.getOrMint("a.test", mint);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->get(), cert.get());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  queued.front()();
+  blocking.join();
+  EXPECT_EQ(mints.load(), 1);
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) EXPECT_EQ(r->get(), cert.get());
+
+  auto hit = cache.getOrMintAsync("a.test", mint, done, executor);  // now cached: at once
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ((*hit)->get(), cert.get());
+  EXPECT_EQ(queued.size(), 1u);
+  EXPECT_EQ(results.size(), 2u);
+}
+
+TEST(CertCacheTest, AsyncFailureReachesEveryWaiterAndIsNotCached) {
+  CertCache cache(10, [] { return system_clock::now(); });
+  std::vector<std::function<void()>> queued;
+  auto executor = [&](std::function<void()> job) { queued.push_back(std::move(job)); };
+  int failures = 0;
+  auto done = [&](CertCache::Result r) { failures += r.ok() ? 0 : 1; };
+  auto failing = []() -> absl::StatusOr<CacheValue> { throw std::runtime_error("no"); };
+  cache.getOrMintAsync("f.test", failing, done, executor);
+  cache.getOrMintAsync("f.test", failing, done, executor);
+  ASSERT_EQ(queued.size(), 1u);
+  queued.front()();
+  EXPECT_EQ(failures, 2);
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_FALSE(cache.getOrMintAsync("f.test", failing, done, executor).has_value());  // tried anew
+  EXPECT_EQ(queued.size(), 2u);
+}
+
+TEST(CertCacheTest, ProviderMintsAsyncOnItsOwnThread) {
+  auto provider = makeProvider();
+  std::promise<std::pair<Cert, std::thread::id>> minted;
+  auto ready = provider->certificateForAsync("async.test", [&](CertProvider::Result r) {
+    minted.set_value({r.ok() ? *r : nullptr, std::this_thread::get_id()});
+  });
+  ASSERT_FALSE(ready.has_value());
+  auto future = minted.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto [cert, thread] = future.get();
+  ASSERT_NE(cert, nullptr);
+  EXPECT_NE(thread, std::this_thread::get_id());
+  auto again = provider->certificateForAsync("ASYNC.test", [](CertProvider::Result) { FAIL() << "cached"; });
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ((**again).get(), cert.get());
+  EXPECT_FALSE(provider->certificateForAsync("bad host", [](CertProvider::Result) { FAIL(); })->ok());
 }
 
 }  // namespace

@@ -45,30 +45,55 @@ FilterStatus TlsIntercept::onNewConnection() {
 }
 
 int TlsIntercept::selectCertificate(SSL* ssl) {
-  const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  // Returning -1 pauses the handshake (SSL_ERROR_WANT_X509_LOOKUP) and BoringSSL calls this
+  // again when it is driven next: after the mint's result arrived (onCertificate).
+  if (minting_) return -1;
   const ConnectionInfo& info = callbacks_->connectionInfo();
-  if (sni) callbacks_->mutableConnectionInfo().sni = sni;
-  if (sni && usableServerName(sni)) {
-    host_ = str::toLower(sni);
-  } else if (!info.server_name.empty()) {
-    host_ = info.server_name;
-  } else {
-    host_ = config_->default_server_name;
+  if (!certificate_) {
+    const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (sni) callbacks_->mutableConnectionInfo().sni = sni;
+    if (sni && usableServerName(sni)) {
+      host_ = str::toLower(sni);
+    } else if (!info.server_name.empty()) {
+      host_ = info.server_name;
+    } else {
+      host_ = config_->default_server_name;
+    }
+    if (host_.empty()) {
+      log::info("tls_intercept: connection ", info.id, ": no server name to mint a certificate for");
+      return 0;
+    }
+    // A certificate not cached yet is minted off this thread: one slow mint must not stall
+    // every other connection of the worker.
+    auto post = callbacks_->worker().crossThreadPoster();
+    auto ready = config_->provider->certificateForAsync(
+        host_, [post, alive = std::weak_ptr<char>(life_), this](CertProvider::Result result) {
+          post([alive, this, result = std::move(result)]() mutable {
+            if (alive.lock()) onCertificate(std::move(result));
+          });
+        });
+    if (!ready) {
+      minting_ = true;
+      return -1;
+    }
+    certificate_ = std::move(*ready);
   }
-  if (host_.empty()) {
-    log::info("tls_intercept: connection ", info.id, ": no server name to mint a certificate for");
-    return 0;
-  }
-  auto certificate = config_->provider->certificateFor(host_);
-  if (!certificate.ok()) {
+  if (!certificate_->ok()) {
     log::warn("tls_intercept: connection ", info.id, ": no certificate for '", host_,
-              "': ", std::string(certificate.status().message()));
+              "': ", std::string(certificate_->status().message()));
     return 0;
   }
-  const auto& cert = **certificate;
+  const auto& cert = ***certificate_;
   if (!SSL_set_chain_and_key(ssl, cert.chain(), cert.chainLength(), cert.key(), nullptr)) return 0;
   certificate_sent_ = true;
   return 1;
+}
+
+void TlsIntercept::onCertificate(CertProvider::Result result) {
+  minting_ = false;
+  certificate_ = std::move(result);
+  Buffer nothing;
+  onData(nothing, false);  // resumes the paused handshake
 }
 
 FilterStatus TlsIntercept::onData(Buffer& data, bool end_stream) {

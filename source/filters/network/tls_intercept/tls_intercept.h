@@ -31,11 +31,15 @@ class TlsIntercept : public NetworkFilter {
  private:
   void fail(std::string_view why);
   void onHandshakeDone();
+  void onCertificate(CertProvider::Result result);  // a mint finished (on this worker)
 
   std::shared_ptr<const TlsInterceptConfig> config_;
   std::unique_ptr<network::TlsPipe> pipe_;
   std::unique_ptr<Timer> handshake_timer_;
-  std::string host_;  // the name our certificate was minted for
+  std::string host_;                                 // the name our certificate was minted for
+  std::optional<CertProvider::Result> certificate_;  // once known
+  bool minting_ = false;                             // the handshake waits for a mint
+  std::shared_ptr<char> life_ = std::make_shared<char>();
   bool certificate_sent_ = false;
   bool closed_ = false;
   bool end_injected_ = false;
