@@ -8,9 +8,10 @@ packages=(
   bazel-bootstrap bazel-platforms g++ pkg-config
   libboost1.81-dev android-libboringssl-dev libnghttp2-dev node-llhttp
   libyaml-cpp-dev libabsl-dev libgtest-dev libgmock-dev libre2-dev
-  # tests: real clients and origins
+  # tests: real clients and origins; mount for the proxy's private /etc/hosts
+  # (`unshare -m` + `mount --bind`; unshare is in util-linux, which is Essential)
   curl nginx-light python3 python3-httpx python3-h2 openssl procps
-  nghttp2-client
+  nghttp2-client mount
   # benchmarks: load generator and peer proxies
   hey tinyproxy squid-openssl mitmproxy
 )

@@ -144,8 +144,7 @@ class RecordExchangeTest(unittest.TestCase):
         self.assertIn("connection refused", r["error"])
 
     def test_httpx(self):
-        if not self.httpx:
-            self.skipTest("httpx not installed for any python3")
+        harness.require(self.httpx, harness.HTTPX_MISSING)
         self.assertEqual(self.httpx_statuses, [200, 200])
         g = self.record("/echo?via=httpx")
         self.assertEqual(dict(g["request_headers"])["x-client"], "httpx")

@@ -152,9 +152,11 @@ class UpstreamFailureTest(harness.ProxyTestCase):
         self.assertProxyServing()
 
     def test_dns_failure_502(self):
-        if not harness.dns_isolation_available():
-            # Without a private resolv.conf the lookup would leave the machine.
-            self.skipTest("cannot isolate DNS (needs unshare -m); not querying a real resolver")
+        # Without a private resolv.conf the lookup would leave the machine.
+        harness.require(harness.dns_isolation_available(),
+                        "cannot isolate DNS: a private /etc/resolv.conf needs `unshare -m` "
+                        "and `mount --bind` (a real resolver is never queried)",
+                        harness.UNSHARE_HINT)
         r = self.curl("-w", "\n%{http_code}", "http://nonexistent.invalid/dns")
         body, _, code = r.stdout.decode("latin-1").rpartition("\n")
         self.assertEqual(code, "502", r)

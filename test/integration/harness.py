@@ -10,8 +10,14 @@ bazel-bin/source/exe/interpose in the workspace.
 All traffic goes to 127.0.0.1. Where possible the proxy runs in its own mount
 namespace with /etc/resolv.conf pointing at 127.0.0.1, so that even the DNS
 failure test (host nonexistent.invalid) sends nothing off the machine.
+
+A missing part of the test environment (a package, a tool, `unshare -m`) fails the
+test that needs it, naming the part and how to get it; it is skipped only when
+INTERPOSE_ALLOW_SKIP=1 is set (see require()). main() prints "SKIPPED: N tests (...)"
+after unittest's summary whenever a test was skipped.
 """
 
+import functools
 import json
 import os
 import re
@@ -64,6 +70,58 @@ def interpose_bin():
     if not os.access(path, os.X_OK):
         raise FileNotFoundError("proxy binary not found/executable: %s" % path)
     return path
+
+
+# ---------------------------------------------------------------- missing parts
+
+ALLOW_SKIP_ENV = "INTERPOSE_ALLOW_SKIP"
+INSTALL_HINT = "run tools/install_deps.sh"
+UNSHARE_HINT = "run the tests as root on a kernel that allows mount namespaces"
+H2_MISSING = "python3-h2 is missing (%s cannot import h2)" % sys.executable
+HTTPX_MISSING = "python3-httpx is missing (no python3 can import httpx)"
+
+
+class MissingPart(AssertionError):
+    """A part of the test environment is missing (see require())."""
+
+
+def skips_allowed():
+    return os.environ.get(ALLOW_SKIP_ENV) == "1"
+
+
+def skip_or_fail(what, how=INSTALL_HINT):
+    """The one policy for a missing part of the environment (a package, a tool, a kernel
+    feature): a test that cannot run must not pass. Fails with "WHAT: HOW, or set
+    INTERPOSE_ALLOW_SKIP=1 to skip"; raises unittest.SkipTest only when that variable is 1."""
+    if skips_allowed():
+        raise unittest.SkipTest(what)
+    raise MissingPart("%s: %s, or set %s=1 to skip (bazel test --test_env=%s=1)"
+                      % (what, how, ALLOW_SKIP_ENV, ALLOW_SKIP_ENV))
+
+
+def require(condition, what, how=INSTALL_HINT):
+    """skip_or_fail(what, how) unless condition. Call it in a test or in setUpClass."""
+    if not condition:
+        skip_or_fail(what, how)
+
+
+def needs(condition, what, how=INSTALL_HINT):
+    """Decorator form of require() for a test method or a TestCase class (a class fails
+    as a whole, in setUpClass)."""
+    def decorate(obj):
+        if condition:
+            return obj
+        if skips_allowed():
+            return unittest.skip(what)(obj)
+        if isinstance(obj, type):
+            obj.setUpClass = classmethod(lambda cls: skip_or_fail(what, how))
+            return obj
+
+        @functools.wraps(obj)
+        def test(*args, **kw):
+            skip_or_fail(what, how)
+        return test
+    return decorate
 
 
 def tmpdir(prefix):
@@ -416,7 +474,7 @@ class Proxy:
     def __init__(self, concurrency=2, log_level="info", config=None, hosts=None, **config_kw):
         """config: None (proxy_config(port, **config_kw)) or a function port -> YAML text.
         hosts: names (or {name: address}) for a private /etc/hosts of the proxy, mapped
-        to 127.0.0.1 by default; needs the mount namespace (else unittest.SkipTest)."""
+        to 127.0.0.1 by default; needs the mount namespace (else require() fails)."""
         self.dir = tmpdir("interpose")
         self.port = free_port()
         self.address = "127.0.0.1:%d" % self.port
@@ -430,7 +488,8 @@ class Proxy:
         self.dns_isolated = dns_isolation_available()
         if hosts and not self.dns_isolated:
             self._stderr.close()
-            raise unittest.SkipTest("a private /etc/hosts needs `unshare -m` (root)")
+            skip_or_fail("a private /etc/hosts for the proxy needs `unshare -m` and "
+                         "`mount --bind`, which failed here", UNSHARE_HINT)
         if self.dns_isolated:
             rc = os.path.join(self.dir, "resolv.conf")
             with open(rc, "w") as f:
@@ -884,7 +943,15 @@ class ProxyTestCase(unittest.TestCase):
 
 
 def main():
-    unittest.main(verbosity=2)
+    """unittest.main(), then "SKIPPED: N tests (reasons)" when any test was skipped
+    (.ci/run adds these up from the Bazel test logs)."""
+    result = unittest.main(verbosity=2, exit=False).result
+    if result.skipped:
+        reasons = sorted(set(reason for _, reason in result.skipped))
+        print("SKIPPED: %d test%s (%s)" % (len(result.skipped), "" if len(result.skipped) == 1
+                                           else "s", "; ".join(reasons)),
+              file=sys.stderr, flush=True)
+    sys.exit(0 if result.wasSuccessful() else 1)
 
 
 # ---------------------------------------------------------------- TLS interception

@@ -189,7 +189,7 @@ with httpx.Client(timeout=10, **kw) as c:
             if probe.returncode == 0:
                 break
         else:
-            self.skipTest("httpx not installed for any python3")
+            harness.skip_or_fail(harness.HTTPX_MISSING)
         r = subprocess.run([py, "-c", script, self.proxy.url, self.origin.url("/echo"),
                             self.origin.url("/map/echo")],
                            capture_output=True, timeout=60, env=harness.clean_env())

@@ -233,7 +233,7 @@ class _H2ServerConnection:
 
 # ---------------------------------------------------------------- tests
 
-@unittest.skipUnless(HAVE_H2, "python h2 package not installed")
+@harness.needs(HAVE_H2, harness.H2_MISSING)
 class Http2OriginTest(unittest.TestCase):
 
     @classmethod

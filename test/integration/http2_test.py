@@ -44,7 +44,7 @@ try:
     import h2.exceptions
     import h2.settings
     HAVE_H2 = True
-except ImportError:            # the python running us has no h2: those tests skip
+except ImportError:            # the python running us has no h2: see need_h2
     HAVE_H2 = False
 
 try:
@@ -60,7 +60,7 @@ PROTOCOL_ERROR = 1
 REFUSED_STREAM = 7
 MIB = 1024 * 1024
 
-need_h2 = unittest.skipUnless(HAVE_H2, "python h2 package not installed")
+need_h2 = harness.needs(HAVE_H2, harness.H2_MISSING)
 
 
 def sha256(data):
@@ -589,7 +589,7 @@ class Http2CurlTest(Http2Base):
         self.assertEqual(res[3][0], b"2 200")
 
 
-@unittest.skipUnless(shutil.which("nghttp"), "nghttp (nghttp2-client) not installed")
+@harness.needs(shutil.which("nghttp"), "nghttp is missing (Debian package nghttp2-client)")
 class Http2NghttpTest(Http2Base):
 
     def nghttp(self, *args, timeout=30):
@@ -708,14 +708,11 @@ class Http2StreamsTest(Http2Base):
             c.close()
 
 
-@unittest.skipUnless(HAVE_HTTPX, "httpx not installed")
+@harness.needs(HAVE_HTTPX, harness.HTTPX_MISSING)
 class Http2HttpxTest(Http2Base):
 
+    @need_h2  # httpx needs h2 for http2=True
     def test_httpx_http2(self):
-        try:
-            import h2  # noqa: F401  (httpx needs it for http2=True)
-        except ImportError:
-            self.skipTest("httpx http2 needs the h2 package")
         with httpx.Client(http2=True, proxies="http://" + self.proxy.address, verify=self.proxy_ca,
                           timeout=20, trust_env=False) as client:
             r = client.get(self.https_url("/echo?httpx=1"))
@@ -860,19 +857,18 @@ class Http2BadInputTest(Http2Base):
 
 class Http2AccessLogTest(Http2Base):
 
+    @need_h2  # the h2c client
     def test_access_log_protocol(self):
         r, version, _ = self.curl_h2("/echo?log=h2curl")
         self.assertEqual(version, "2")
         r = self.curl("--http1.1", "-o", "/dev/null", self.https_url("/echo?log=h1curl"))
         self.assertEqual(r.returncode, 0)
         got = {}
-        if HAVE_H2:
-            c = self.h2c_client()
-            self.assertEqual(c.get("/echo?log=h2c")["status"], 200)
-            c.close()
-        want = {"/echo?log=h2curl": "HTTP/2", "/echo?log=h1curl": "HTTP/1.1"}
-        if HAVE_H2:
-            want["/echo?log=h2c"] = "HTTP/2"
+        c = self.h2c_client()
+        self.assertEqual(c.get("/echo?log=h2c")["status"], 200)
+        c.close()
+        want = {"/echo?log=h2curl": "HTTP/2", "/echo?log=h1curl": "HTTP/1.1",
+                "/echo?log=h2c": "HTTP/2"}
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             rows = harness.read_json_lines(self.access_log, timeout=0.2, at_least=1)

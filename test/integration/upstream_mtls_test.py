@@ -4,6 +4,7 @@ origin that requires a client certificate accepts intercepted requests only then
 import json
 import os
 import subprocess
+import time
 
 import harness
 
@@ -45,12 +46,22 @@ class UpstreamMutualTlsTest(harness.InterceptTestCase):
 
     def test_without_client_certificate_the_origin_refuses(self):
         self.proxy = self.start_proxy()
-        before = self.mtls_origin.stats()["requests"]
+        before = self.mtls_origin.stats()
         code, body = self.get("/echo")
         self.assertEqual(code, "502", body)
         self.assertIn(b"upstream TLS error", body)
-        self.assertEqual(self.mtls_origin.stats()["requests"], before)
-        harness.curl(self.proxy, "-sS", "-o", "/dev/null", self.tls_origin.url("/status/200"))
+        # The origin refused in the handshake: it failed there, and no request got through.
+        deadline = time.monotonic() + 5
+        while (self.mtls_origin.stats()["tls_handshakes_failed"] == before["tls_handshakes_failed"]
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        after = self.mtls_origin.stats()
+        self.assertGreater(after["tls_handshakes_failed"], before["tls_handshakes_failed"], after)
+        self.assertEqual(after["tls_handshakes"], before["tls_handshakes"], after)
+        self.assertEqual(after["requests"], before["requests"], after)
+        # The refusal is that origin's alone: intercepted requests to an origin that asks
+        # for no client certificate still get 200.
+        self.assertProxyServing()
 
     def test_key_without_certificate_is_a_config_error(self):
         self.proxy = self.start_proxy()  # for the class's teardown
