@@ -1,6 +1,7 @@
 #include "api/interpose/config_node.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "api/interpose/strings.h"
 
@@ -20,7 +21,51 @@ std::string describe(const YAML::Node& node) {
   }
 }
 
+constexpr char kHexDigits[] = "0123456789ABCDEF";
+
+struct UnsafeCodePoint {
+  uint32_t code_point = 0;
+  size_t length = 0;  // in bytes; 0 when there is nothing to escape
+};
+
+// The C1 or bidi control encoded in UTF-8 at text[i], if there is one there. Anything else,
+// including invalid UTF-8, passes unchanged: only what a terminal acts on is escaped.
+UnsafeCodePoint unsafeCodePointAt(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) -> uint32_t { return k < text.size() ? static_cast<uint8_t>(text[k]) : 0; };
+  if (byte(i) == 0xc2 && byte(i + 1) >= 0x80 && byte(i + 1) <= 0x9f) return {byte(i + 1), 2};
+  if (byte(i) != 0xe2 || (byte(i + 1) & 0xc0) != 0x80 || (byte(i + 2) & 0xc0) != 0x80) return {};
+  const uint32_t code_point = 0x2000 | ((byte(i + 1) & 0x3f) << 6) | (byte(i + 2) & 0x3f);
+  const bool bidi = (code_point >= 0x202a && code_point <= 0x202e) || (code_point >= 0x2066 && code_point <= 0x2069);
+  return bidi ? UnsafeCodePoint{code_point, 3} : UnsafeCodePoint{};
+}
+
+// Writes \u{NNNN}; the code points escaped here all fit in four hex digits.
+void appendCodePoint(std::string& out, uint32_t code_point) {
+  out.append("\\u{");
+  for (int shift = 12; shift >= 0; shift -= 4) out.push_back(kHexDigits[(code_point >> shift) & 0xf]);
+  out.push_back('}');
+}
+
 }  // namespace
+
+std::string escapeForMessage(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<uint8_t>(text[i]);
+    if (c < 0x20 || c == 0x7f) {
+      out.append("\\x").push_back(kHexDigits[c >> 4]);
+      out.push_back(kHexDigits[c & 0xf]);
+      ++i;
+    } else if (UnsafeCodePoint unsafe = unsafeCodePointAt(text, i); unsafe.length != 0) {
+      appendCodePoint(out, unsafe.code_point);
+      i += unsafe.length;
+    } else {
+      out.push_back(text[i++]);
+    }
+  }
+  return out;
+}
 
 ConfigNode::ConfigNode(YAML::Node node, std::string path, std::shared_ptr<const std::string> file)
     : node_(std::move(node)), path_(std::move(path)), file_(std::move(file)) {}
@@ -32,7 +77,8 @@ std::string ConfigNode::location() const {
 }
 
 void ConfigNode::fail(std::string_view what) const {
-  throw ConfigError(str::cat(location(), ": ", path_.empty() ? "(top level)" : path_, ": ", what));
+  // Keys in the path and values quoted in `what` come straight from the config file.
+  throw ConfigError(escapeForMessage(str::cat(location(), ": ", path_.empty() ? "(top level)" : path_, ": ", what)));
 }
 
 void ConfigNode::expectMap(std::initializer_list<std::string_view> allowed) const {

@@ -20,6 +20,14 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Returns `text` with characters that could mislead a reader of an error message on a
+// terminal written out: bytes below 0x20 and 0x7f as \xNN, and the UTF-8 encoded C1 controls
+// (U+0080..U+009F) and bidi controls (U+202A..U+202E, U+2066..U+2069) as \u{NNNN}. Config
+// text is echoed in errors, and an escape sequence or a right-to-left override there could
+// hide or reorder what the message says. Backslashes are kept as they are, so escaping twice
+// changes nothing.
+std::string escapeForMessage(std::string_view text);
+
 // A YAML node that knows where it came from (file, line, column, key path), so every error
 // a filter factory reports points at the offending spot. Accessors throw ConfigError.
 class ConfigNode {
@@ -32,7 +40,7 @@ class ConfigNode {
   std::string location() const;  // "FILE:LINE:COLUMN"
   const YAML::Node& yaml() const { return node_; }
 
-  // Throws a ConfigError naming this node's location and key path.
+  // Throws a ConfigError naming this node's location and key path (escaped, see above).
   [[noreturn]] void fail(std::string_view what) const;
 
   // Map access. `expectMap` checks the node is a map (or absent) whose keys are all in

@@ -8,6 +8,7 @@
 #include "api/interpose/config_node.h"
 #include "api/interpose/registry.h"
 #include "api/interpose/strings.h"
+#include "source/config/yaml_document.h"
 #include "source/http/request_target.h"
 #include "source/tls/ca_provider.h"
 
@@ -32,8 +33,9 @@ network::FilterChainMatch parseMatch(const ConfigNode& node) {
     match.server_names.push_back(pattern);
   }
   for (const auto& cidr : node.child("source_cidrs").list()) {
-    auto parsed = network::Cidr::parse(cidr.str());
-    if (!parsed) cidr.fail("expected an address range such as 10.0.0.0/8 or ::1/128");
+    std::string why;
+    auto parsed = network::Cidr::parse(cidr.str(), &why);
+    if (!parsed) cidr.fail(str::cat(why, "; expected an address range such as 10.0.0.0/8 or ::1/128, or one address"));
     match.source_cidrs.push_back(*parsed);
   }
   if (node.has("tunneled")) match.tunneled = node.child("tunneled").boolean();
@@ -102,6 +104,9 @@ ListenerConfig parseListener(const ConfigNode& node) {
   return listener;
 }
 
+// Config text reaches error messages; see escapeForMessage.
+absl::Status invalidConfig(const std::string& message) { return absl::InvalidArgumentError(escapeForMessage(message)); }
+
 }  // namespace
 
 // Loads `cert_providers:` and registers each by name, so tls_intercept can find them.
@@ -113,7 +118,7 @@ absl::Status parseCertProviders(const ConfigNode& list, bool validate_only, Serv
     if (!names.insert(name).second) node.child("name").fail(str::cat("duplicate cert provider name '", name, "'"));
     auto provider = tls::CaProvider::create(name, node.required("ca"), validate_only);
     if (!provider.ok()) {
-      return absl::InvalidArgumentError(
+      return invalidConfig(
           str::cat(node.child("ca").location(), ": ", node.path(), ".ca: ", std::string(provider.status().message())));
     }
     CertProviderRegistry::get().add(*provider);
@@ -125,17 +130,10 @@ absl::Status parseCertProviders(const ConfigNode& list, bool validate_only, Serv
 absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view yaml, const std::string& file,
                                                                 bool validate_only) {
   auto file_name = std::make_shared<const std::string>(file);
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        str::cat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": invalid YAML: ", e.msg));
-  }
   auto config = std::make_shared<ServerConfig>();
   config->source = file;
   try {
-    ConfigNode top(root, "", file_name);
+    ConfigNode top(loadConfigDocument(yaml, file_name), "", file_name);
     if (!top.defined()) top.fail("the config is empty; expected a map with 'listeners'");
     top.expectMap({"cert_providers", "listeners", "drain_timeout"});
     config->drain_timeout = top.duration("drain_timeout", config->drain_timeout);
@@ -160,7 +158,7 @@ absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view
   } catch (const ConfigError& e) {
     return absl::InvalidArgumentError(e.what());
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(str::cat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+    return invalidConfig(str::cat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
   return std::shared_ptr<const ServerConfig>(std::move(config));
 }

@@ -5,22 +5,61 @@
 
 namespace interpose::network {
 
-std::optional<Cidr> Cidr::parse(std::string_view text) {
-  Cidr cidr;
-  std::string_view address_part = text;
-  std::optional<int> length;
-  if (auto slash = text.find('/'); slash != std::string_view::npos) {
-    address_part = text.substr(0, slash);
-    int n = 0;
-    if (!str::parseInt(text.substr(slash + 1), n)) return std::nullopt;
-    length = n;
+namespace {
+
+bool allDigits(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
+
+// Parses `text`, what follows the '/', as a prefix length for `prefix`; says why not in `why`.
+std::optional<int> parsePrefixLength(std::string_view text, const boost::asio::ip::address& prefix, std::string& why) {
+  if (text.empty()) {
+    why = "the prefix length after '/' is missing";
+    return std::nullopt;
   }
+  if (!allDigits(text)) {
+    why = str::cat("prefix length '", text, "' is not a number");
+    return std::nullopt;
+  }
+  const int max = prefix.is_v4() ? 32 : 128;
+  int length = 0;
+  // More than three digits is too long whatever they are (and could overflow an int).
+  if (text.size() > 3 || !str::parseInt(text, length) || length > max) {
+    why = str::cat("prefix length ", text, " is more than ", max, " for an ", prefix.is_v4() ? "IPv4" : "IPv6",
+                   " address");
+    return std::nullopt;
+  }
+  return length;
+}
+
+std::optional<Cidr> parseCidr(std::string_view text, std::string& why) {
+  const size_t slash = text.find('/');
+  const std::string_view address_part = text.substr(0, slash);
+  if (address_part.empty()) {
+    why = "the address is missing";
+    return std::nullopt;
+  }
+  Cidr cidr;
   boost::system::error_code ec;
   cidr.prefix = boost::asio::ip::make_address(std::string(address_part), ec);
-  if (ec) return std::nullopt;
-  int max = cidr.prefix.is_v4() ? 32 : 128;
-  cidr.length = length.value_or(max);
-  if (cidr.length < 0 || cidr.length > max) return std::nullopt;
+  if (ec) {
+    why = str::cat("'", address_part, "' is not an IP address");
+    return std::nullopt;
+  }
+  if (slash == std::string_view::npos) {
+    cidr.length = cidr.prefix.is_v4() ? 32 : 128;  // a bare address is a single host
+    return cidr;
+  }
+  std::optional<int> length = parsePrefixLength(text.substr(slash + 1), cidr.prefix, why);
+  if (!length) return std::nullopt;
+  cidr.length = *length;
+  return cidr;
+}
+
+}  // namespace
+
+std::optional<Cidr> Cidr::parse(std::string_view text, std::string* why) {
+  std::string reason;
+  std::optional<Cidr> cidr = parseCidr(text, reason);
+  if (!cidr && why) *why = std::move(reason);
   return cidr;
 }
 

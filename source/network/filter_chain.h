@@ -16,8 +16,9 @@ struct Cidr {
   boost::asio::ip::address prefix;
   int length = 0;
 
-  // Parses "ADDR/LEN" or a bare address (a host range). Returns nullopt when invalid.
-  static std::optional<Cidr> parse(std::string_view text);
+  // Parses "ADDR/LEN" or a bare address (a host range: /32 or /128). Returns nullopt when
+  // invalid, and then says why in `why` (when given), e.g. "'10.0.0.300' is not an IP address".
+  static std::optional<Cidr> parse(std::string_view text, std::string* why = nullptr);
   bool contains(const boost::asio::ip::address& address) const;
 };
 

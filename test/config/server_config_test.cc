@@ -168,7 +168,7 @@ INSTANTIATE_TEST_SUITE_P(
       - match: { source_cidrs: [ 10.0.0.0/99 ] }
         filters: [ { name: tcp_proxy } ]
 )",
-                  "source_cidrs[0]: expected an address range"},
+                  "source_cidrs[0]: prefix length 99 is more than 32 for an IPv4 address; expected an address range"},
         BadConfig{"bad_server_name", R"(listeners:
   - name: p
     address: 127.0.0.1:1

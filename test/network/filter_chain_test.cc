@@ -32,6 +32,36 @@ TEST(CidrTest, RejectsInvalid) {
   EXPECT_FALSE(Cidr::parse(""));
 }
 
+std::string whyInvalid(std::string_view text) {
+  std::string why;
+  EXPECT_FALSE(Cidr::parse(text, &why)) << text;
+  return why;
+}
+
+TEST(CidrTest, SaysWhyItIsInvalid) {
+  EXPECT_EQ(whyInvalid("10.0.0.0/33"), "prefix length 33 is more than 32 for an IPv4 address");
+  EXPECT_EQ(whyInvalid("2001:db8::/129"), "prefix length 129 is more than 128 for an IPv6 address");
+  EXPECT_EQ(whyInvalid("10.0.0.0/99999999999999999999"),
+            "prefix length 99999999999999999999 is more than 32 for an IPv4 address");
+  EXPECT_EQ(whyInvalid("10.0.0.300"), "'10.0.0.300' is not an IP address");
+  EXPECT_EQ(whyInvalid("10.0.0.300/8"), "'10.0.0.300' is not an IP address");
+  EXPECT_EQ(whyInvalid("example.com/8"), "'example.com' is not an IP address");
+  EXPECT_EQ(whyInvalid("10.0.0.0/x"), "prefix length 'x' is not a number");
+  EXPECT_EQ(whyInvalid("10.0.0.0/-1"), "prefix length '-1' is not a number");
+  EXPECT_EQ(whyInvalid("10.0.0.0/"), "the prefix length after '/' is missing");
+  EXPECT_EQ(whyInvalid("/8"), "the address is missing");
+  EXPECT_EQ(whyInvalid(""), "the address is missing");
+}
+
+TEST(CidrTest, WhyIsUntouchedWhenValid) {
+  std::string why = "unchanged";
+  auto host = Cidr::parse("::1", &why);
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->length, 128);  // a bare address is one host
+  EXPECT_EQ(Cidr::parse("10.0.0.0/032", &why)->length, 32);
+  EXPECT_EQ(why, "unchanged");
+}
+
 TEST(ServerNameTest, ExactAndWildcard) {
   EXPECT_TRUE(serverNameMatches("example.com", "EXAMPLE.com"));
   EXPECT_FALSE(serverNameMatches("example.com", "www.example.com"));
