@@ -204,12 +204,10 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
   if (target.authority.empty() && !client_http10_) return abort(400, "missing Host header");
 
   bool has_body = head.chunked || head.content_length > 0;
-  std::string expect = str::toLower(headers->getOr("expect"));
-  http1::removeHopByHopHeaders(*headers);
-  headers->remove("host");
-  headers->remove("expect");
-  if (!expect.empty() && expect != "100-continue") return abort(417, "unsupported expectation");
-  if (!config_->via.empty()) headers->add("via", str::cat(client_http10_ ? "1.0 " : "1.1 ", config_->via));
+  if (ActiveStream::expectation(*headers) == ActiveStream::Expectation::Unsupported) {
+    return abort(417, "unsupported expectation");
+  }
+  headers->remove("host");  // the authority is the target's, or the Host field's (above)
   if (connect_request_) {
     headers->addPseudoHeaders({{":method", head.method}, {":scheme", target.scheme}, {":authority", target.authority}});
   } else {
@@ -219,14 +217,7 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
                                {":path", target.path}});
   }
 
-  if (!expect.empty() && has_body && !client_http10_) {
-    // We take the body whatever the origin would say, so tell the client to send it now.
-    out_.add("HTTP/1.1 100 Continue\r\n\r\n");
-    flushOut();
-  }
-  stream_ = std::make_unique<http::FilterManager>(*this, callbacks_->worker(), callbacks_->connectionInfo(),
-                                                  config_->filters, config_->routes.get());
-  stream_->info().protocol = client_http10_ ? "HTTP/1.0" : "HTTP/1.1";
+  startStream(client_http10_ ? "HTTP/1.0" : "HTTP/1.1");
   stream_->decodeHeaders(std::move(headers), !has_body && !connect_request_);
   if (!has_body && !connect_request_) request_complete_ = true;
   return http1::Parser::kParseBody;
@@ -333,9 +324,7 @@ void ConnectionManager::protocolError(int status, std::string_view reason, uint3
     // A stream of its own, so the filters (the access log) see the error like any request.
     beginExchange();
     close_after_response_ = true;
-    stream_ = std::make_unique<http::FilterManager>(*this, callbacks_->worker(), callbacks_->connectionInfo(),
-                                                    config_->filters, config_->routes.get());
-    stream_->info().protocol = "HTTP/1.1";
+    startStream("HTTP/1.1");
   }
   stream_->info().response_flags |= flag;
   if (stream_->responseStarted()) {
@@ -345,6 +334,17 @@ void ConnectionManager::protocolError(int status, std::string_view reason, uint3
   HeaderMap extra;
   extra.add("connection", "close");
   stream_->sendLocalReply(status, str::cat(reason, "\n"), extra, reason);
+}
+
+void ConnectionManager::startStream(std::string_view protocol) {
+  stream_ =
+      std::make_unique<ActiveStream>(*this, callbacks_->worker(), callbacks_->connectionInfo(), *config_, protocol);
+  if (above_high_watermark_) stream_->onAboveWriteBufferHighWatermark();
+}
+
+void ConnectionManager::sendContinue() {
+  out_.add("HTTP/1.1 100 Continue\r\n\r\n");
+  flushOut();
 }
 
 void ConnectionManager::onRequestHeadersDone() {
@@ -374,7 +374,6 @@ void ConnectionManager::encodeHeaders(HeaderMap& headers, bool end_stream) {
     flushOut();
     return;
   }
-  http1::removeHopByHopHeaders(headers);
   bool no_body = head_request_ || status < 200 || status == 204 || status == 304;
   if (status == 204 || status < 200) headers.remove("content-length");
   if (no_body) {
@@ -396,7 +395,6 @@ void ConnectionManager::encodeHeaders(HeaderMap& headers, bool end_stream) {
   if (!client_keep_alive_ || callbacks_->worker().draining() || connect_request_) {
     close_after_response_ = true;
   }
-  if (!config_->via.empty()) headers.add("via", str::cat("1.1 ", config_->via));
   if (close_after_response_) {
     headers.set("connection", "close");
   } else if (client_http10_) {
@@ -522,16 +520,7 @@ void ConnectionManager::onEvent(ConnectionEvent event) {
 
 // ---- flow control ----
 
-void ConnectionManager::addDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) {
-  downstream_watermark_callbacks_.push_back(&cb);
-  if (above_high_watermark_) cb.onAboveWriteBufferHighWatermark();
-}
-
-void ConnectionManager::removeDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) {
-  std::erase(downstream_watermark_callbacks_, &cb);
-}
-
-void ConnectionManager::readDisableDownstream(bool disable) {
+void ConnectionManager::readDisable(bool disable) {
   if (disable) {
     ++read_disabled_by_stream_;
     callbacks_->readDisable(true);
@@ -543,14 +532,12 @@ void ConnectionManager::readDisableDownstream(bool disable) {
 
 void ConnectionManager::onAboveWriteBufferHighWatermark() {
   above_high_watermark_ = true;
-  auto copy = downstream_watermark_callbacks_;
-  for (auto* cb : copy) cb->onAboveWriteBufferHighWatermark();
+  if (stream_) stream_->onAboveWriteBufferHighWatermark();
 }
 
 void ConnectionManager::onBelowWriteBufferLowWatermark() {
   above_high_watermark_ = false;
-  auto copy = downstream_watermark_callbacks_;
-  for (auto* cb : copy) cb->onBelowWriteBufferLowWatermark();
+  if (stream_) stream_->onBelowWriteBufferLowWatermark();
 }
 
 }  // namespace interpose::hcm

@@ -7,8 +7,8 @@
 
 #include "api/interpose/network_filter.h"
 #include "source/common/timer.h"
+#include "source/filters/network/http_connection_manager/active_stream.h"
 #include "source/filters/network/http_connection_manager/config.h"
-#include "source/http/filter_manager.h"
 #include "source/http/http1/parser.h"
 
 namespace interpose::hcm {
@@ -18,7 +18,7 @@ namespace interpose::hcm {
 // responses, and turns CONNECT into an inner connection for the listener's chain selection.
 class ConnectionManager : public NetworkFilter,
                           public http1::Parser::Handler,
-                          public http::StreamEncoder,
+                          public StreamCodec,
                           public WatermarkCallbacks,
                           public NetworkFilterCallbacks::InnerConnectionCallbacks {
  public:
@@ -35,15 +35,14 @@ class ConnectionManager : public NetworkFilter,
   void onBody(std::string_view data) override;
   void onMessageComplete(std::unique_ptr<HeaderMap> trailers) override;
 
-  // http::StreamEncoder
+  // StreamCodec: the current stream's response, in HTTP/1.1 framing.
   void encodeHeaders(HeaderMap& headers, bool end_stream) override;
   void encodeData(Buffer& data, bool end_stream) override;
   void encodeTrailers(HeaderMap& trailers) override;
   void resetStream(std::string_view reason) override;
-  void addDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) override;
-  void removeDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) override;
-  void readDisableDownstream(bool disable) override;
+  void readDisable(bool disable) override;
   uint32_t bufferLimit() const override { return callbacks_->bufferLimit(); }
+  void sendContinue() override;
   void onRequestHeadersDone() override;
 
   // InnerConnectionCallbacks (the CONNECT tunnel)
@@ -61,6 +60,7 @@ class ConnectionManager : public NetworkFilter,
   void protocolError(int status, std::string_view reason, uint32_t flag);
   void onResponseComplete();
   void finishStream();
+  void startStream(std::string_view protocol);  // stream_, told if the client is behind
   void startTunnel();
   void establishTunnel();
   void closeConnection(CloseType type);
@@ -71,7 +71,7 @@ class ConnectionManager : public NetworkFilter,
 
   std::shared_ptr<const HcmConfig> config_;
   std::unique_ptr<http1::Parser> parser_;
-  std::unique_ptr<http::FilterManager> stream_;
+  std::unique_ptr<ActiveStream> stream_;
   std::unique_ptr<NetworkFilterCallbacks::InnerConnection> tunnel_;
   std::unique_ptr<Timer> header_timer_;
   std::unique_ptr<Timer> idle_timer_;
@@ -83,7 +83,6 @@ class ConnectionManager : public NetworkFilter,
   Buffer input_;
   Buffer out_;  // response bytes not yet handed to the connection
   bool flush_posted_ = false;
-  std::vector<WatermarkCallbacks*> downstream_watermark_callbacks_;
   std::shared_ptr<char> life_ = std::make_shared<char>();
 
   // Current exchange.

@@ -33,16 +33,16 @@ nghttp2_nv makeNv(const std::string& name, const std::string& value) {
 }  // namespace
 
 // One request/response exchange on the connection.
-class Http2ConnectionManager::Stream : public http::StreamEncoder {
+class Http2ConnectionManager::Stream : public StreamCodec {
  public:
   Stream(Http2ConnectionManager& parent, int32_t id) : parent_(parent), id_(id) {
     request_ = std::make_unique<HeaderMap>();
   }
   ~Stream() override {
-    if (filters_ && !response_complete_) {
-      filters_->info().response_flags |= response_flags::kDownstreamConnectionTermination;
+    if (core_ && !response_complete_) {
+      core_->info().response_flags |= response_flags::kDownstreamConnectionTermination;
     }
-    filters_.reset();
+    core_.reset();
   }
 
   int32_t id() const { return id_; }
@@ -54,51 +54,30 @@ class Http2ConnectionManager::Stream : public http::StreamEncoder {
 
   void start(bool end_stream) {
     headers_done = true;
-    filters_ =
-        std::make_unique<http::FilterManager>(*this, parent_.callbacks_->worker(), parent_.callbacks_->connectionInfo(),
-                                              parent_.config_->filters, parent_.config_->routes.get());
-    filters_->info().protocol = "HTTP/2";
+    core_ = std::make_unique<ActiveStream>(*this, parent_.callbacks_->worker(), parent_.callbacks_->connectionInfo(),
+                                           *parent_.config_, "HTTP/2");
+    if (parent_.above_high_watermark_) core_->onAboveWriteBufferHighWatermark();
     HeaderMap& h = *request_;
-    // Several cookie fields become one for HTTP/1.1 origins (RFC 9113 8.2.3).
-    if (h.has("cookie")) {
-      std::string cookies;
-      for (const auto& [name, value] : h) {
-        if (name == "cookie") cookies += (cookies.empty() ? "" : "; ") + value;
-      }
-      h.set("cookie", cookies);
-    }
-    if (!parent_.config_->via.empty()) h.add("via", str::cat("2 ", parent_.config_->via));
-    if (h.has("expect")) {
-      // As on HTTP/1.1: we take the body whatever the origin would say, so say so now.
-      if (str::equalsIgnoreCase(h.getOr("expect"), "100-continue") && !end_stream) {
-        static const std::string kStatus = ":status";
-        static const std::string kContinue = "100";
-        nghttp2_nv nv = makeNv(kStatus, kContinue);
-        nghttp2_submit_headers(parent_.session_, NGHTTP2_FLAG_NONE, id_, nullptr, &nv, 1, nullptr);
-      }
-      h.remove("expect");
-    }
     // :authority may be left out when a Host field names the origin (RFC 9113 8.3.1).
     if (h.authority().empty() && h.has("host")) h.add(":authority", std::string(h.getOr("host")));
-    h.remove("host");
     std::string_view method = h.method();
     if (method.empty() || h.authority().empty() || h.path().empty() || h.scheme().empty()) {
       if (method == "CONNECT") {
-        filters_->decodeHeaders(std::move(request_), true);  // routed to a local reply below
-        filters_->sendLocalReply(501, "CONNECT over HTTP/2 is not supported\n", {}, "h2_connect");
+        core_->decodeHeaders(std::move(request_), true);  // routed to a local reply below
+        core_->sendLocalReply(501, "CONNECT over HTTP/2 is not supported\n", {}, "h2_connect");
       } else {
-        filters_->sendLocalReply(400, "missing :method, :scheme, :authority or :path\n", {}, "h2_bad_request");
+        core_->sendLocalReply(400, "missing :method, :scheme, :authority or :path\n", {}, "h2_bad_request");
       }
       return;
     }
     request_end_ = end_stream;
-    filters_->decodeHeaders(std::move(request_), end_stream);
+    core_->decodeHeaders(std::move(request_), end_stream);
   }
 
   void data(const uint8_t* bytes, size_t len) {
-    if (!filters_) return;
+    if (!core_) return;
     Buffer chunk(std::string_view(reinterpret_cast<const char*>(bytes), len));
-    filters_->decodeData(chunk, false);
+    core_->decodeData(chunk, false);
     // Acknowledge (open the window for) these bytes now, unless the next hop is behind.
     if (read_disabled_ > 0) {
       unconsumed_ += len;
@@ -107,31 +86,31 @@ class Http2ConnectionManager::Stream : public http::StreamEncoder {
     }
   }
   void endRequest() {
-    if (!filters_ || request_end_) return;
+    if (!core_ || request_end_) return;
     request_end_ = true;
     Buffer empty;
-    filters_->decodeData(empty, true);
+    core_->decodeData(empty, true);
   }
   void trailers(std::unique_ptr<HeaderMap> t) {
-    if (!filters_ || request_end_) return;
+    if (!core_ || request_end_) return;
     request_end_ = true;
-    filters_->decodeTrailers(std::move(t));
+    core_->decodeTrailers(std::move(t));
   }
   void closed(uint32_t error_code) {
-    if (filters_ && !response_complete_ && error_code != NGHTTP2_NO_ERROR) {
-      filters_->info().error = str::cat("stream reset by client (", nghttp2_http2_strerror(error_code), ")");
+    if (core_ && !response_complete_ && error_code != NGHTTP2_NO_ERROR) {
+      core_->info().error = str::cat("stream reset by client (", nghttp2_http2_strerror(error_code), ")");
     }
   }
 
-  // ---- http::StreamEncoder: the response ----
+  // ---- StreamCodec: the response ----
   void encodeHeaders(HeaderMap& headers, bool end_stream) override {
     std::vector<nghttp2_nv> nva;
     std::string status = std::to_string(headers.status());
     static const std::string kStatus = ":status";
     nva.push_back(makeNv(kStatus, status));
     for (const auto& [name, value] : headers) {
+      // (Hop-by-hop fields are gone already; what HTTP/2 forbids must not slip through.)
       if (name.empty() || name[0] == ':' || connectionSpecific(name)) continue;
-      if (name == "te" || name == "trailer" || name == "proxy-authenticate") continue;
       nva.push_back(makeNv(name, value));
     }
     response_end_ = end_stream;
@@ -151,7 +130,7 @@ class Http2ConnectionManager::Stream : public http::StreamEncoder {
     response_end_ = response_end_ || end_stream;
     if (!above_ && body_.size() > bufferLimit()) {
       above_ = true;
-      for (auto* cb : std::vector<WatermarkCallbacks*>(watermark_callbacks_)) cb->onAboveWriteBufferHighWatermark();
+      core_->onAboveWriteBufferHighWatermark();
     }
     nghttp2_session_resume_data(parent_.session_, id_);
     parent_.flush();
@@ -169,12 +148,7 @@ class Http2ConnectionManager::Stream : public http::StreamEncoder {
     nghttp2_submit_rst_stream(parent_.session_, NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
     parent_.flush();
   }
-  void addDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) override {
-    watermark_callbacks_.push_back(&cb);
-    if (above_ || parent_.above_high_watermark_) cb.onAboveWriteBufferHighWatermark();
-  }
-  void removeDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) override { std::erase(watermark_callbacks_, &cb); }
-  void readDisableDownstream(bool disable) override {
+  void readDisable(bool disable) override {
     if (disable) {
       ++read_disabled_;
     } else if (read_disabled_ > 0 && --read_disabled_ == 0 && unconsumed_ > 0) {
@@ -184,12 +158,17 @@ class Http2ConnectionManager::Stream : public http::StreamEncoder {
     }
   }
   uint32_t bufferLimit() const override { return parent_.callbacks_->bufferLimit(); }
+  void sendContinue() override {
+    static const std::string kStatus = ":status";
+    static const std::string kContinue = "100";
+    nghttp2_nv nv = makeNv(kStatus, kContinue);
+    nghttp2_submit_headers(parent_.session_, NGHTTP2_FLAG_NONE, id_, nullptr, &nv, 1, nullptr);
+  }
 
   // The connection's write buffer crossed a watermark: every stream's producer hears it.
   void connectionWatermark(bool above) {
-    for (auto* cb : std::vector<WatermarkCallbacks*>(watermark_callbacks_)) {
-      above ? cb->onAboveWriteBufferHighWatermark() : cb->onBelowWriteBufferLowWatermark();
-    }
+    if (!core_) return;  // not started: start() looks at the connection's state
+    above ? core_->onAboveWriteBufferHighWatermark() : core_->onBelowWriteBufferLowWatermark();
   }
 
  private:
@@ -202,9 +181,7 @@ class Http2ConnectionManager::Stream : public http::StreamEncoder {
       self->body_.drain(n);
       if (self->above_ && self->body_.size() <= self->bufferLimit() / 2) {
         self->above_ = false;
-        for (auto* cb : std::vector<WatermarkCallbacks*>(self->watermark_callbacks_)) {
-          cb->onBelowWriteBufferLowWatermark();
-        }
+        self->core_->onBelowWriteBufferLowWatermark();
       }
     }
     if (self->body_.empty() && self->response_end_) {
@@ -225,7 +202,7 @@ class Http2ConnectionManager::Stream : public http::StreamEncoder {
   Http2ConnectionManager& parent_;
   int32_t id_;
   std::unique_ptr<HeaderMap> request_;
-  std::unique_ptr<http::FilterManager> filters_;
+  std::unique_ptr<ActiveStream> core_;
   bool request_end_ = false;
   Buffer body_;
   std::unique_ptr<HeaderMap> trailers_;
@@ -234,7 +211,6 @@ class Http2ConnectionManager::Stream : public http::StreamEncoder {
   bool above_ = false;
   int read_disabled_ = 0;
   size_t unconsumed_ = 0;
-  std::vector<WatermarkCallbacks*> watermark_callbacks_;
 };
 
 Http2ConnectionManager::Http2ConnectionManager(std::shared_ptr<const HcmConfig> config) : config_(std::move(config)) {}

@@ -1,0 +1,87 @@
+#include "source/filters/network/http_connection_manager/active_stream.h"
+
+#include "api/interpose/strings.h"
+#include "source/http/http1/serializer.h"
+
+namespace interpose::hcm {
+
+ActiveStream::ActiveStream(StreamCodec& codec, Worker& worker, const ConnectionInfo& connection,
+                           const HcmConfig& config, std::string_view protocol)
+    : codec_(codec),
+      config_(config),
+      version_(protocol.starts_with("HTTP/") ? protocol.substr(5) : protocol),
+      filters_(*this, worker, connection, config.filters, config.routes.get()) {
+  filters_.info().protocol = std::string(protocol);
+}
+
+// Destroying the filter manager completes the stream (the access log line).
+ActiveStream::~ActiveStream() = default;
+
+ActiveStream::Expectation ActiveStream::expectation(const HeaderMap& request) {
+  const std::string* expect = request.get("expect");
+  if (!expect) return Expectation::None;
+  return str::equalsIgnoreCase(str::trim(*expect), "100-continue") ? Expectation::Continue : Expectation::Unsupported;
+}
+
+std::string ActiveStream::viaValue(bool response) const {
+  if (config_.via.empty()) return {};
+  // A request says how it reached us; a response goes out as HTTP/1.1 to any HTTP/1.x client.
+  return str::cat(response && version_ == "1.0" ? "1.1" : version_, " ", config_.via);
+}
+
+void ActiveStream::decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream) {
+  HeaderMap& h = *headers;
+  // :authority may be left out when a Host field names the origin (RFC 9113 8.3.1); the
+  // origin gets its Host from :authority, so the field itself goes.
+  if (h.authority().empty() && h.has("host")) h.add(":authority", std::string(h.getOr("host")));
+  h.remove("host");
+  // Several cookie fields become one, as HTTP/1.1 origins expect (RFC 9113 8.2.3).
+  std::string cookies;
+  int cookie_fields = 0;
+  for (const auto& [name, value] : h) {
+    if (name != "cookie") continue;
+    cookies += (cookie_fields++ ? "; " : "") + value;
+  }
+  if (cookie_fields > 1) h.set("cookie", cookies);
+  Expectation expect = expectation(h);
+  if (expect == Expectation::Unsupported) {
+    // (HTTP/1.1 refuses these while parsing, and closes: its body framing is in doubt.)
+    filters_.sendLocalReply(417, "unsupported expectation\n", {}, "unsupported_expectation");
+    return;
+  }
+  // We take the body whatever the origin would say, so tell the client to send it now.
+  if (expect == Expectation::Continue && !end_stream && version_ != "1.0" && h.method() != "CONNECT") {
+    codec_.sendContinue();
+  }
+  h.remove("expect");
+  // Connection-level fields are ours, not the origin's (TE, Upgrade, Proxy-*, ...).
+  http1::removeHopByHopHeaders(h);
+  if (std::string via = viaValue(false); !via.empty()) h.add("via", via);
+  filters_.decodeHeaders(std::move(headers), end_stream);
+}
+
+void ActiveStream::encodeHeaders(HeaderMap& headers, bool end_stream) {
+  http1::removeHopByHopHeaders(headers);
+  if (std::string via = viaValue(true); !via.empty()) headers.add("via", via);
+  codec_.encodeHeaders(headers, end_stream);
+}
+
+void ActiveStream::addDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) {
+  watermark_callbacks_.push_back(&cb);
+  if (above_high_watermark_ > 0) cb.onAboveWriteBufferHighWatermark();
+}
+
+void ActiveStream::removeDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) { std::erase(watermark_callbacks_, &cb); }
+
+void ActiveStream::onAboveWriteBufferHighWatermark() {
+  if (above_high_watermark_++ > 0) return;
+  // A callback may remove itself (or another) while we go through the list.
+  for (auto* cb : std::vector<WatermarkCallbacks*>(watermark_callbacks_)) cb->onAboveWriteBufferHighWatermark();
+}
+
+void ActiveStream::onBelowWriteBufferLowWatermark() {
+  if (above_high_watermark_ == 0 || --above_high_watermark_ > 0) return;
+  for (auto* cb : std::vector<WatermarkCallbacks*>(watermark_callbacks_)) cb->onBelowWriteBufferLowWatermark();
+}
+
+}  // namespace interpose::hcm
