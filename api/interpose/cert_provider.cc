@@ -13,28 +13,4 @@ ServerCertificate::~ServerCertificate() {
   EVP_PKEY_free(key_);
 }
 
-CertProviderRegistry& CertProviderRegistry::get() {
-  static CertProviderRegistry instance;
-  return instance;
-}
-
-void CertProviderRegistry::add(std::shared_ptr<CertProvider> provider) {
-  for (auto& p : providers_) {
-    if (p->name() == provider->name()) {
-      p = std::move(provider);
-      return;
-    }
-  }
-  providers_.push_back(std::move(provider));
-}
-
-std::shared_ptr<CertProvider> CertProviderRegistry::find(std::string_view name) const {
-  for (const auto& p : providers_) {
-    if (p->name() == name) return p;
-  }
-  return nullptr;
-}
-
-void CertProviderRegistry::clear() { providers_.clear(); }
-
 }  // namespace interpose

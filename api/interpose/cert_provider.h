@@ -52,17 +52,4 @@ class CertProvider {
   }
 };
 
-// Cert providers by name, filled when the config's `cert_providers:` are loaded (before
-// any listener, so filter factories can look them up while they parse their config).
-class CertProviderRegistry {
- public:
-  static CertProviderRegistry& get();
-  void add(std::shared_ptr<CertProvider> provider);
-  std::shared_ptr<CertProvider> find(std::string_view name) const;
-  void clear();
-
- private:
-  std::vector<std::shared_ptr<CertProvider>> providers_;
-};
-
 }  // namespace interpose

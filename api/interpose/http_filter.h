@@ -7,6 +7,7 @@
 
 #include "api/interpose/buffer.h"
 #include "api/interpose/config_node.h"
+#include "api/interpose/factory_context.h"
 #include "api/interpose/header_map.h"
 #include "api/interpose/route.h"
 #include "api/interpose/stream_info.h"
@@ -122,7 +123,8 @@ class HttpFilterFactory {
   // True for the filter that ends a chain by producing the response (the router).
   virtual bool terminal() const { return false; }
   // Parses and validates `config` (throwing ConfigError), returning the per-stream maker.
-  virtual HttpFilterFactoryCb create(const ConfigNode& config) const = 0;
+  // `context`: the server's shared parts (cert providers, worker slots, shared state).
+  virtual HttpFilterFactoryCb create(const ConfigNode& config, FactoryContext& context) const = 0;
   // Parses this filter's per_filter_config of one route (throwing ConfigError). Filters
   // that take no per-route config keep the default, which rejects it.
   virtual std::shared_ptr<const RouteSpecificFilterConfig> createRouteConfig(const ConfigNode& config) const {

@@ -7,6 +7,7 @@
 
 #include "api/interpose/buffer.h"
 #include "api/interpose/config_node.h"
+#include "api/interpose/factory_context.h"
 #include "api/interpose/stream_info.h"
 #include "api/interpose/worker.h"
 
@@ -97,7 +98,8 @@ class NetworkFilterFactory {
   virtual ~NetworkFilterFactory() = default;
   virtual std::string name() const = 0;
   // Parses and validates `config` (throwing ConfigError), returning the per-connection maker.
-  virtual NetworkFilterFactoryCb create(const ConfigNode& config) const = 0;
+  // `context`: the server's shared parts (cert providers, worker slots, shared state).
+  virtual NetworkFilterFactoryCb create(const ConfigNode& config, FactoryContext& context) const = 0;
 };
 
 }  // namespace interpose

@@ -4,14 +4,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace interpose {
 
 // The thread a connection lives on. Filters reach their worker's event loop here, and keep
-// per-worker state (connection pools, caches) in slots that die before the event loop does.
+// per-worker state (connection pools, caches) in WorkerSlots (factory_context.h), which die
+// before the event loop does.
 class Worker {
  public:
   virtual ~Worker() = default;
@@ -35,16 +36,8 @@ class Worker {
     };
   }
 
-  // Returns the worker-local object registered under `key`, creating it on first use.
-  template <typename T>
-  T& local(const void* key, const std::function<std::shared_ptr<T>()>& make) {
-    auto& slot = slots_[key];
-    if (!slot) slot = make();
-    return *static_cast<T*>(slot.get());
-  }
-
  protected:
-  void clearLocals() { slots_.clear(); }
+  void clearSlots() { slots_.clear(); }
   // Before the event loop goes: posters handed out no longer reach it.
   void closeMailbox() {
     if (!mailbox_) return;
@@ -58,7 +51,13 @@ class Worker {
     std::mutex mutex;
     boost::asio::io_context* io;
   };
-  std::map<const void*, std::shared_ptr<void>> slots_;
+  template <typename T>
+  friend class WorkerSlot;
+  std::shared_ptr<void>& slotStorage(size_t id) {
+    if (id >= slots_.size()) slots_.resize(id + 1);
+    return slots_[id];
+  }
+  std::vector<std::shared_ptr<void>> slots_;  // by WorkerSlot id
   std::shared_ptr<Mailbox> mailbox_;
 };
 

@@ -14,7 +14,7 @@ class RecordExchangeFactory : public interpose::HttpFilterFactory {
  public:
   std::string name() const override { return "record_exchange"; }
 
-  interpose::HttpFilterFactoryCb create(const interpose::ConfigNode& node) const override {
+  interpose::HttpFilterFactoryCb create(const interpose::ConfigNode& node, interpose::FactoryContext&) const override {
     auto config = std::make_shared<const RecordExchangeConfig>(parseConfig(node));
     // Opened at config load, so an unwritable path is a config error, not a runtime one.
     // Configs naming the same file share one sink (and one writer thread).

@@ -12,6 +12,12 @@
 #include "api/interpose/registry.h"
 #include "api/interpose/strings.h"
 
+// The factory context of a config load, for the factories under test.
+inline interpose::FactoryContext& testContext() {
+  static interpose::StandaloneFactoryContext context;
+  return context;
+}
+
 namespace record_exchange {
 namespace {
 
@@ -154,7 +160,7 @@ TEST(RecordExchangeTest, RegisteredFactoryWritesToTheConfiguredFile) {
   const interpose::HttpFilterFactory* factory = interpose::HttpFilterRegistry::get().find("record_exchange");
   ASSERT_NE(factory, nullptr);
   const std::string path = tempPath("factory");
-  auto make = factory->create(configNode(str::cat("{ path: '", path, "', max_body_bytes: 1KiB }")));
+  auto make = factory->create(configNode(str::cat("{ path: '", path, "', max_body_bytes: 1KiB }")), testContext());
   StreamInfo info;
   make()->onStreamComplete(info);
   LogSink::flushAll();
@@ -187,7 +193,7 @@ TEST(RecordExchangeConfigTest, Errors) {
   EXPECT_NE(parseError("{ path: /tmp/x, pth: y }").find("unknown key"), std::string::npos);
   const interpose::HttpFilterFactory* factory = interpose::HttpFilterRegistry::get().find("record_exchange");
   try {
-    factory->create(configNode("path: /nonexistent/dir/x.jsonl"));
+    factory->create(configNode("path: /nonexistent/dir/x.jsonl"), testContext());
     FAIL() << "expected a ConfigError";
   } catch (const ConfigError& error) {
     EXPECT_NE(std::string(error.what()).find("config.path: cannot open '/nonexistent/dir/x.jsonl'"), std::string::npos)

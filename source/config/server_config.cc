@@ -8,14 +8,16 @@
 #include "api/interpose/config_node.h"
 #include "api/interpose/registry.h"
 #include "api/interpose/strings.h"
+#include "source/config/factory_context.h"
 #include "source/config/yaml_document.h"
 #include "source/http/request_target.h"
+#include "source/network/rejection_memory.h"
 #include "source/tls/ca_provider.h"
 
 namespace interpose::config {
 namespace {
 
-network::FilterChainMatch parseMatch(const ConfigNode& node) {
+network::FilterChainMatch parseMatch(const ConfigNode& node, FactoryContext& context) {
   node.expectMap({"destination_port", "server_names", "source_cidrs", "tunneled", "interception_rejected",
                   "transport_protocol", "application_protocols"});
   network::FilterChainMatch match;
@@ -39,7 +41,10 @@ network::FilterChainMatch parseMatch(const ConfigNode& node) {
     match.source_cidrs.push_back(*parsed);
   }
   if (node.has("tunneled")) match.tunneled = node.child("tunneled").boolean();
-  if (node.has("interception_rejected")) match.interception_rejected = node.child("interception_rejected").boolean();
+  if (node.has("interception_rejected")) {
+    match.interception_rejected = node.child("interception_rejected").boolean();
+    match.rejections = network::RejectionMemory::shared(context);
+  }
   if (node.has("transport_protocol")) match.transport_protocol = node.child("transport_protocol").oneOf({"tls", "raw"});
   for (const auto& proto : node.child("application_protocols").list()) {
     match.application_protocols.push_back(proto.str());
@@ -47,11 +52,11 @@ network::FilterChainMatch parseMatch(const ConfigNode& node) {
   return match;
 }
 
-network::FilterChain parseChain(const ConfigNode& node) {
+network::FilterChain parseChain(const ConfigNode& node, FactoryContext& context) {
   node.expectMap({"name", "match", "filters"});
   network::FilterChain chain;
   chain.name = node.str("name", "");
-  chain.match = parseMatch(node.child("match"));
+  chain.match = parseMatch(node.child("match"), context);
   auto filters = node.required("filters").list();
   if (filters.empty()) node.child("filters").fail("expected at least one network filter");
   for (const auto& f : filters) {
@@ -62,12 +67,12 @@ network::FilterChain parseChain(const ConfigNode& node) {
       f.child("name").fail(str::cat("unknown network filter '", name,
                                     "'; known: ", str::join(NetworkFilterRegistry::get().names(), ", ")));
     }
-    chain.filter_factories.push_back(factory->create(f.child("config")));
+    chain.filter_factories.push_back(factory->create(f.child("config"), context));
   }
   return chain;
 }
 
-ListenerConfig parseListener(const ConfigNode& node) {
+ListenerConfig parseListener(const ConfigNode& node, FactoryContext& context) {
   node.expectMap({"name", "address", "buffer_limit", "listener_filters", "filter_chains"});
   ListenerConfig listener;
   listener.name = node.required("name").str();
@@ -94,7 +99,7 @@ ListenerConfig parseListener(const ConfigNode& node) {
   auto chains = node.required("filter_chains").list();
   if (chains.empty()) node.child("filter_chains").fail("expected at least one filter chain");
   for (const auto& chain : chains) {
-    listener.filter_chains.push_back(parseChain(chain));
+    listener.filter_chains.push_back(parseChain(chain, context));
     const auto& match = listener.filter_chains.back().match;
     if (!listener.inspect_tls && (match.transport_protocol || !match.application_protocols.empty())) {
       chain.child("match").fail(
@@ -109,8 +114,9 @@ absl::Status invalidConfig(const std::string& message) { return absl::InvalidArg
 
 }  // namespace
 
-// Loads `cert_providers:` and registers each by name, so tls_intercept can find them.
-absl::Status parseCertProviders(const ConfigNode& list, bool validate_only, ServerConfig& config) {
+// Loads `cert_providers:` into the context, so tls_intercept can find them by name.
+absl::Status parseCertProviders(const ConfigNode& list, bool validate_only, ServerConfig& config,
+                                ServerFactoryContext& context) {
   std::set<std::string> names;
   for (const auto& node : list.list()) {
     node.expectMap({"name", "ca"});
@@ -121,7 +127,7 @@ absl::Status parseCertProviders(const ConfigNode& list, bool validate_only, Serv
       return invalidConfig(
           str::cat(node.child("ca").location(), ": ", node.path(), ".ca: ", std::string(provider.status().message())));
     }
-    CertProviderRegistry::get().add(*provider);
+    context.addCertProvider(*provider);
     config.cert_providers.push_back(*provider);
   }
   return absl::OkStatus();
@@ -137,7 +143,9 @@ absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view
     if (!top.defined()) top.fail("the config is empty; expected a map with 'listeners'");
     top.expectMap({"cert_providers", "listeners", "drain_timeout"});
     config->drain_timeout = top.duration("drain_timeout", config->drain_timeout);
-    if (auto status = parseCertProviders(top.child("cert_providers"), validate_only, *config); !status.ok()) {
+    ServerFactoryContext context;
+    config->shared_state = context.stateStore();
+    if (auto status = parseCertProviders(top.child("cert_providers"), validate_only, *config, context); !status.ok()) {
       return status;
     }
     auto listeners = top.required("listeners").list();
@@ -145,7 +153,7 @@ absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view
     std::set<std::string> names;
     std::set<std::string> addresses;
     for (const auto& node : listeners) {
-      ListenerConfig listener = parseListener(node);
+      ListenerConfig listener = parseListener(node, context);
       if (!names.insert(listener.name).second) {
         node.child("name").fail(str::cat("duplicate listener name '", listener.name, "'"));
       }

@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,8 @@ struct ServerConfig {
   std::vector<std::shared_ptr<CertProvider>> cert_providers;
   std::vector<ListenerConfig> listeners;
   std::chrono::milliseconds drain_timeout{5000};
+  // State the filters share and that may outlive this config (see FactoryContext).
+  std::shared_ptr<std::map<std::string, std::shared_ptr<void>, std::less<>>> shared_state;
 };
 
 // Parses and validates a whole config, running every filter factory on its own `config`.

@@ -2,12 +2,14 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "api/interpose/network_filter.h"
+#include "source/network/rejection_memory.h"
 
 namespace interpose::network {
 
@@ -32,8 +34,9 @@ struct FilterChainMatch {
   std::vector<std::string> server_names;
   std::vector<Cidr> source_cidrs;
   std::optional<bool> tunneled;
-  // true: only hosts whose clients recently rejected our certificate (RejectionMemory).
+  // true: only hosts whose clients recently rejected our certificate (`rejections`).
   std::optional<bool> interception_rejected;
+  std::shared_ptr<const RejectionMemory> rejections;
   // Need the listener's tls_inspector: "tls" or "raw", and ALPN offers (any of).
   std::optional<std::string> transport_protocol;
   std::vector<std::string> application_protocols;

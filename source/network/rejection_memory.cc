@@ -1,20 +1,24 @@
 #include "source/network/rejection_memory.h"
 
 #include <algorithm>
+#include <mutex>
 #include <vector>
 
 #include "api/interpose/strings.h"
 
 namespace interpose::network {
 
-RejectionMemory& RejectionMemory::get() {
-  static RejectionMemory instance;
-  return instance;
+std::shared_ptr<RejectionMemory> RejectionMemory::shared(FactoryContext& context) {
+  return context.sharedState<RejectionMemory>("interception_rejected_hosts",
+                                              [] { return std::make_shared<RejectionMemory>(); });
 }
 
 void RejectionMemory::remember(std::string_view host, std::chrono::milliseconds for_how_long) {
-  auto until = std::chrono::steady_clock::now() + for_how_long;
-  std::lock_guard lock(mutex_);
+  auto now = std::chrono::steady_clock::now();
+  std::unique_lock lock(mutex_);
+  if (until_.size() >= kMaxHosts) {
+    std::erase_if(until_, [&](const auto& kv) { return kv.second <= now; });  // expired first
+  }
   if (until_.size() >= kMaxHosts) {
     std::vector<std::chrono::steady_clock::time_point> times;
     for (const auto& [h, t] : until_) times.push_back(t);
@@ -23,24 +27,23 @@ void RejectionMemory::remember(std::string_view host, std::chrono::milliseconds 
     auto cutoff = *middle;
     std::erase_if(until_, [&](const auto& kv) { return kv.second <= cutoff; });
   }
-  until_[str::toLower(host)] = until;
+  until_[str::toLower(host)] = now + for_how_long;
+  size_.store(until_.size(), std::memory_order_release);
 }
 
-bool RejectionMemory::contains(std::string_view host) {
-  if (host.empty()) return false;
-  std::lock_guard lock(mutex_);
-  auto it = until_.find(str::toLower(host));
-  if (it == until_.end()) return false;
-  if (it->second <= std::chrono::steady_clock::now()) {
-    until_.erase(it);
-    return false;
-  }
-  return true;
+bool RejectionMemory::contains(std::string_view host) const {
+  if (host.empty() || size_.load(std::memory_order_acquire) == 0) return false;
+  std::string key = str::toLower(host);
+  std::shared_lock lock(mutex_);
+  auto it = until_.find(key);
+  // An expired entry stays until remember() needs room: reads never write.
+  return it != until_.end() && it->second > std::chrono::steady_clock::now();
 }
 
 void RejectionMemory::clear() {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   until_.clear();
+  size_.store(0, std::memory_order_release);
 }
 
 }  // namespace interpose::network

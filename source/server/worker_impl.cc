@@ -20,7 +20,7 @@ WorkerImpl::~WorkerImpl() {
   // Worker-local state (pools, caches) and connections go while the event loop still exists.
   listeners_.clear();
   connections_.clear();
-  clearLocals();
+  clearSlots();
 }
 
 absl::Status WorkerImpl::bind() {

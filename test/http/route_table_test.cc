@@ -14,7 +14,7 @@ struct NoteConfig : RouteSpecificFilterConfig {
 class NoteFactory : public HttpFilterFactory {
  public:
   std::string name() const override { return "note"; }
-  HttpFilterFactoryCb create(const ConfigNode&) const override { return nullptr; }
+  HttpFilterFactoryCb create(const ConfigNode&, FactoryContext&) const override { return nullptr; }
   std::shared_ptr<const RouteSpecificFilterConfig> createRouteConfig(const ConfigNode& config) const override {
     config.expectMap({"note"});
     auto c = std::make_shared<NoteConfig>();
@@ -26,7 +26,7 @@ class TerminalFactory : public HttpFilterFactory {
  public:
   std::string name() const override { return "end"; }
   bool terminal() const override { return true; }
-  HttpFilterFactoryCb create(const ConfigNode&) const override { return nullptr; }
+  HttpFilterFactoryCb create(const ConfigNode&, FactoryContext&) const override { return nullptr; }
 };
 
 const NoteFactory kNote;

@@ -12,7 +12,7 @@ class AccessLogFactory : public HttpFilterFactory {
  public:
   std::string name() const override { return "access_log"; }
 
-  HttpFilterFactoryCb create(const ConfigNode& node) const override {
+  HttpFilterFactoryCb create(const ConfigNode& node, FactoryContext&) const override {
     AccessLogConfig config = parse(node);
     std::string error;
     std::shared_ptr<LogSink> sink = LogSink::open(config.path, error);

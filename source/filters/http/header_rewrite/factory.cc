@@ -11,7 +11,7 @@ class HeaderRewriteFactory : public HttpFilterFactory {
  public:
   std::string name() const override { return "header_rewrite"; }
 
-  HttpFilterFactoryCb create(const ConfigNode& node) const override {
+  HttpFilterFactoryCb create(const ConfigNode& node, FactoryContext&) const override {
     // Compiled once per config load; every stream's filter shares it.
     std::shared_ptr<const RewriteConfig> config = parse(node);
     return [config] { return std::make_unique<HeaderRewriteFilter>(config); };

@@ -11,7 +11,7 @@ class LocalReplyFactory : public HttpFilterFactory {
  public:
   std::string name() const override { return "local_reply"; }
 
-  HttpFilterFactoryCb create(const ConfigNode& node) const override {
+  HttpFilterFactoryCb create(const ConfigNode& node, FactoryContext&) const override {
     // Parsed (and any body_file read) once per config load; streams share it.
     std::shared_ptr<const LocalReplyConfig> config = parseConfig(node);
     return [config] { return std::make_unique<LocalReplyFilter>(config); };

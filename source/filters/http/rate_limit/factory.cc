@@ -7,7 +7,7 @@ class RateLimitFactory : public HttpFilterFactory {
  public:
   std::string name() const override { return "rate_limit"; }
 
-  HttpFilterFactoryCb create(const ConfigNode& config) const override {
+  HttpFilterFactoryCb create(const ConfigNode& config, FactoryContext&) const override {
     // One limiter (and so one bucket table) per config, captured by the stream maker that
     // every worker uses: the limit holds across all worker threads.
     auto limiter = std::make_shared<RateLimiter>(parseRateLimitConfig(config));

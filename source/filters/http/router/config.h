@@ -1,6 +1,7 @@
 #pragma once
 
 #include "api/interpose/config_node.h"
+#include "api/interpose/factory_context.h"
 #include "source/http/upstream_pool.h"
 #include "source/http/upstream_tls.h"
 
@@ -10,6 +11,7 @@ struct RouterConfig {
   http::UpstreamPool::Options pool;
   std::chrono::milliseconds response_timeout{30000};  // request sent to response headers: 504
   std::shared_ptr<const http::UpstreamTls> tls;       // for https:// requests
+  WorkerSlot<http::UpstreamPool> pools;               // each worker's pool for this config
 };
 
 RouterConfig parseRouterConfig(const ConfigNode& config);

@@ -7,7 +7,7 @@ class RouterFactory : public HttpFilterFactory {
  public:
   std::string name() const override { return "router"; }
   bool terminal() const override { return true; }
-  HttpFilterFactoryCb create(const ConfigNode& config) const override {
+  HttpFilterFactoryCb create(const ConfigNode& config, FactoryContext&) const override {
     auto parsed = std::make_shared<const RouterConfig>(parseRouterConfig(config));
     return [parsed] { return std::make_unique<Router>(parsed); };
   }

@@ -20,7 +20,7 @@ Router::~Router() { onDestroy(); }
 http::UpstreamPool& Router::pool() {
   // One pool per worker and router config: connections never cross threads.
   Worker& worker = decoder_callbacks_->worker();
-  return worker.local<http::UpstreamPool>(config_.get(), [this, &worker] {
+  return config_->pools.get(worker, [this, &worker] {
     return std::make_shared<http::UpstreamPool>(
         worker.ioContext(), config_->pool,
         [&worker](const boost::asio::ip::tcp::endpoint& endpoint) { return worker.isOwnListener(endpoint); });

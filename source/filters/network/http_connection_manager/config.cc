@@ -5,7 +5,7 @@
 
 namespace interpose::hcm {
 
-HcmConfig parseHcmConfig(const ConfigNode& config) {
+HcmConfig parseHcmConfig(const ConfigNode& config, FactoryContext& context) {
   config.expectMap({"codec", "max_request_headers", "timeouts", "via", "http_filters", "route_config"});
   HcmConfig out;
   if (config.has("codec")) out.codec = config.child("codec").oneOf({"auto", "http1", "http2"});
@@ -27,7 +27,7 @@ HcmConfig parseHcmConfig(const ConfigNode& config) {
     if (!router) config.fail("no http_filters given and no router filter is built in");
     ConfigNode empty(YAML::Node(YAML::NodeType::Null), config.path() + ".http_filters[0].config",
                      std::make_shared<const std::string>(config.file()));
-    out.filters.push_back({"router", router->create(empty)});
+    out.filters.push_back({"router", router->create(empty, context)});
     if (config.has("route_config")) {
       out.routes = http::RouteTable::parse(config.child("route_config"), {{"router", router}});
     }
@@ -48,7 +48,7 @@ HcmConfig parseHcmConfig(const ConfigNode& config) {
     if (!factory->terminal() && last) {
       f.child("name").fail(str::cat("the last HTTP filter must produce responses (e.g. router), got '", name, "'"));
     }
-    out.filters.push_back({name, factory->create(f.child("config"))});
+    out.filters.push_back({name, factory->create(f.child("config"), context)});
     infos.push_back({name, factory});
   }
   if (config.has("route_config")) out.routes = http::RouteTable::parse(config.child("route_config"), infos);

@@ -22,6 +22,6 @@ struct HcmConfig {
 
 // Parses `config` (throws ConfigError): unknown filters, a chain without a terminal filter
 // last, or a terminal filter elsewhere are errors.
-HcmConfig parseHcmConfig(const ConfigNode& config);
+HcmConfig parseHcmConfig(const ConfigNode& config, FactoryContext& context);
 
 }  // namespace interpose::hcm

@@ -44,8 +44,8 @@ FilterStatus TcpProxy::onNewConnection() {
     callbacks_->close(CloseType::NoFlush, "tcp_proxy has no destination");
     return FilterStatus::StopIteration;
   }
-  auto& dns = worker.local<network::DnsCache>(
-      config_.get(), [&] { return std::make_shared<network::DnsCache>(worker.ioContext(), config_->dns_cache_ttl); });
+  auto& dns = config_->dns.get(
+      worker, [&] { return std::make_shared<network::DnsCache>(worker.ioContext(), config_->dns_cache_ttl); });
   std::weak_ptr<char> alive = life_;
   auto timeout = config_->connect_timeout;
   auto limit = callbacks_->bufferLimit();
@@ -165,7 +165,7 @@ void TcpProxy::touch() {
 class TcpProxyFactory : public NetworkFilterFactory {
  public:
   std::string name() const override { return "tcp_proxy"; }
-  NetworkFilterFactoryCb create(const ConfigNode& config) const override {
+  NetworkFilterFactoryCb create(const ConfigNode& config, FactoryContext&) const override {
     auto parsed = std::make_shared<const TcpProxyConfig>(parseTcpProxyConfig(config));
     return [parsed] { return std::make_unique<TcpProxy>(parsed); };
   }

@@ -20,6 +20,7 @@ struct TcpProxyConfig {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{3600000};  // no bytes either way: close both
   std::chrono::milliseconds dns_cache_ttl{60000};
+  WorkerSlot<network::DnsCache> dns;  // each worker's cache for this config
 };
 
 TcpProxyConfig parseTcpProxyConfig(const ConfigNode& config);

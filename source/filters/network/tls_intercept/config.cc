@@ -31,12 +31,12 @@ int alpnCallback(SSL*, const uint8_t** out, uint8_t* out_len, const uint8_t* in,
 
 }  // namespace
 
-std::shared_ptr<TlsInterceptConfig> parseTlsInterceptConfig(const ConfigNode& config) {
+std::shared_ptr<TlsInterceptConfig> parseTlsInterceptConfig(const ConfigNode& config, FactoryContext& context) {
   config.expectMap(
       {"cert_provider", "alpn", "default_server_name", "handshake_timeout", "remember_rejections", "min_tls_version"});
   auto out = std::make_shared<TlsInterceptConfig>();
   ConfigNode provider = config.required("cert_provider");
-  out->provider = CertProviderRegistry::get().find(provider.str());
+  out->provider = context.certProvider(provider.str());
   if (!out->provider) provider.fail(str::cat("no cert provider named '", provider.str(), "' under cert_providers"));
   if (config.has("alpn")) {
     out->alpn.clear();
@@ -49,6 +49,7 @@ std::shared_ptr<TlsInterceptConfig> parseTlsInterceptConfig(const ConfigNode& co
   out->default_server_name = config.str("default_server_name", "");
   out->handshake_timeout = config.duration("handshake_timeout", out->handshake_timeout);
   out->remember_rejections = config.duration("remember_rejections", out->remember_rejections);
+  out->rejections = network::RejectionMemory::shared(context);
   std::string min_version =
       config.has("min_tls_version") ? config.child("min_tls_version").oneOf({"1.2", "1.3"}) : "1.2";
 

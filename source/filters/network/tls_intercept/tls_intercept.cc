@@ -165,7 +165,7 @@ void TlsIntercept::fail(std::string_view why) {
   }
   ERR_clear_error();
   if (rejected && config_->remember_rejections.count() > 0 && !info.server_name.empty()) {
-    network::RejectionMemory::get().remember(info.server_name, config_->remember_rejections);
+    config_->rejections->remember(info.server_name, config_->remember_rejections);
     log::info("tls_intercept: client rejected our certificate for ", info.server_name, " (", why,
               "); passing it through for ", config_->remember_rejections.count() / 1000, "s");
   } else {
@@ -182,8 +182,8 @@ void TlsIntercept::onEvent(ConnectionEvent event) {
 class TlsInterceptFactory : public NetworkFilterFactory {
  public:
   std::string name() const override { return "tls_intercept"; }
-  NetworkFilterFactoryCb create(const ConfigNode& config) const override {
-    std::shared_ptr<const TlsInterceptConfig> parsed = parseTlsInterceptConfig(config);
+  NetworkFilterFactoryCb create(const ConfigNode& config, FactoryContext& context) const override {
+    std::shared_ptr<const TlsInterceptConfig> parsed = parseTlsInterceptConfig(config, context);
     return [parsed] { return std::make_unique<TlsIntercept>(parsed); };
   }
 };

@@ -11,6 +11,12 @@
 #include "api/interpose/strings.h"
 #include "test/filters/http/access_log/test_util.h"
 
+// The factory context of a config load, for the factories under test.
+inline interpose::FactoryContext& testContext() {
+  static interpose::StandaloneFactoryContext context;
+  return context;
+}
+
 namespace interpose::access_log {
 namespace {
 
@@ -38,8 +44,8 @@ TEST(AccessLogTest, RegisteredAndNotTerminal) {
 TEST(AccessLogTest, LogsOneLinePerCompletedStream) {
   const std::string path = str::cat(::testing::TempDir(), "/access.", getpid(), ".log");
   unlink(path.c_str());
-  HttpFilterFactoryCb make =
-      factory().create(configNode(str::cat("path: ", path, "\ntext_format: '%REQ(:METHOD)% %RESPONSE_CODE%'")));
+  HttpFilterFactoryCb make = factory().create(
+      configNode(str::cat("path: ", path, "\ntext_format: '%REQ(:METHOD)% %RESPONSE_CODE%'")), testContext());
 
   SampleStream s;
   for (int code : {200, 404}) {
@@ -62,8 +68,8 @@ TEST(AccessLogTest, LogsOneLinePerCompletedStream) {
 TEST(AccessLogTest, JsonLines) {
   const std::string path = str::cat(::testing::TempDir(), "/access-json.", getpid(), ".log");
   unlink(path.c_str());
-  HttpFilterFactoryCb make =
-      factory().create(configNode(str::cat("path: ", path, "\nformat: json\njson_format: {ua: '%REQ(USER-AGENT)%'}")));
+  HttpFilterFactoryCb make = factory().create(
+      configNode(str::cat("path: ", path, "\nformat: json\njson_format: {ua: '%REQ(USER-AGENT)%'}")), testContext());
   SampleStream s;
   s.request.set("user-agent", "x\ny");
   make()->onStreamComplete(s.info);
@@ -73,7 +79,7 @@ TEST(AccessLogTest, JsonLines) {
 
 TEST(AccessLogTest, UnopenablePathIsAConfigError) {
   try {
-    factory().create(configNode("format: text\npath: /nonexistent-dir/access.log"));
+    factory().create(configNode("format: text\npath: /nonexistent-dir/access.log"), testContext());
     FAIL() << "expected a ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -83,7 +89,7 @@ TEST(AccessLogTest, UnopenablePathIsAConfigError) {
 }
 
 TEST(AccessLogTest, BadConfigIsAConfigError) {
-  EXPECT_THROW(factory().create(configNode("text_format: '%BAD%'")), ConfigError);
+  EXPECT_THROW(factory().create(configNode("text_format: '%BAD%'"), testContext()), ConfigError);
 }
 
 }  // namespace

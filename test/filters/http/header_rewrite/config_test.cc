@@ -7,6 +7,12 @@
 #include "api/interpose/registry.h"
 #include "test/http/fake_filter_callbacks.h"
 
+// The factory context of a config load, for the factories under test.
+inline interpose::FactoryContext& testContext() {
+  static interpose::StandaloneFactoryContext context;
+  return context;
+}
+
 namespace interpose::header_rewrite {
 namespace {
 
@@ -175,7 +181,7 @@ TEST(ConfigTest, RegisteredWithPerRouteConfig) {
   const HttpFilterFactory* factory = HttpFilterRegistry::get().find("header_rewrite");
   ASSERT_NE(factory, nullptr);
   EXPECT_FALSE(factory->terminal());
-  EXPECT_TRUE(factory->create(configNode(kExample)));
+  EXPECT_TRUE(factory->create(configNode(kExample), testContext()));
   auto route_config = factory->createRouteConfig(configNode("request: { set: { authorization: \"Bearer t\" } }"));
   auto* rewrite = dynamic_cast<const RewriteConfig*>(route_config.get());
   ASSERT_NE(rewrite, nullptr);

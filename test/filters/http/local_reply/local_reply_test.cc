@@ -8,6 +8,12 @@
 #include "api/interpose/registry.h"
 #include "test/http/fake_filter_callbacks.h"
 
+// The factory context of a config load, for the factories under test.
+inline interpose::FactoryContext& testContext() {
+  static interpose::StandaloneFactoryContext context;
+  return context;
+}
+
 namespace interpose::local_reply {
 namespace {
 
@@ -36,7 +42,7 @@ HeaderMap request(std::string_view method = "GET") {
 // Runs one request through a filter made from `chain_config`, with `callbacks`.
 FilterHeadersStatus decode(const std::string& chain_config, FakeFilterCallbacks& callbacks,
                            std::string_view method = "GET") {
-  std::unique_ptr<HttpFilter> filter = factory().create(configNode(chain_config))();
+  std::unique_ptr<HttpFilter> filter = factory().create(configNode(chain_config), testContext())();
   filter->setDecoderFilterCallbacks(callbacks);
   HeaderMap headers = request(method);
   return filter->decodeHeaders(headers, true);

@@ -5,6 +5,12 @@
 
 #include "api/interpose/registry.h"
 
+// The factory context of a config load, for the factories under test.
+inline interpose::FactoryContext& testContext() {
+  static interpose::StandaloneFactoryContext context;
+  return context;
+}
+
 namespace interpose::rate_limit {
 namespace {
 
@@ -139,7 +145,7 @@ TEST(ConfigTest, FactoryIsRegisteredWithRouteConfig) {
   EXPECT_FALSE(f->terminal());
   EXPECT_NE(f->createRouteConfig(node("rate: 1/s")), nullptr);
   EXPECT_THROW(f->createRouteConfig(node("rate: 0/s")), ConfigError);
-  EXPECT_THROW(f->create(node("rate: 1/s\nkey: [nope]")), ConfigError);
+  EXPECT_THROW(f->create(node("rate: 1/s\nkey: [nope]"), testContext()), ConfigError);
 }
 
 }  // namespace
