@@ -12,17 +12,14 @@ listeners:
   - name: proxy
     address: 127.0.0.1:8080
     filter_chains:
-      # Hosts whose clients refused our certificate (pinning apps): pass them through.
-      - name: pinned
-        match: { tunneled: true, interception_rejected: true }
-        filters:
-          - name: tcp_proxy
-      # Every other CONNECT: terminate TLS with a minted certificate and proxy the requests.
+      # Every CONNECT: terminate TLS with a minted certificate and proxy the requests.
+      # (No learned passthrough here: a first request made before the CA is trusted would
+      # switch interception off for that host. configs/intercept_with_passthrough.yaml has it.)
       - name: intercept
         match: { tunneled: true }
         filters:
           - name: tls_intercept
-            config: { cert_provider: local_ca, remember_rejections: 1h }
+            config: { cert_provider: local_ca }
           - name: http_connection_manager
             config:
               http_filters:

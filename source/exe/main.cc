@@ -23,8 +23,11 @@ constexpr const char* kUsage = R"(Usage: interpose [options]
 An HTTP(S) forward proxy configured in YAML, built from filter chains.
 
 Options:
-  -c, --config FILE      YAML config (default: the embedded default config, a forward
-                         proxy on 127.0.0.1:8080 that logs requests to stdout)
+  -c, --config FILE      YAML config. Without it, the embedded default runs: a forward
+                         proxy on 127.0.0.1:8080 that intercepts HTTPS (CONNECT) with a
+                         CA it creates on first run in $XDG_DATA_HOME/interpose (else
+                         ~/.local/share/interpose; trust its ca.pem), and logs one line
+                         per request (method, URL, status, bytes, time, flags) to stdout
   --mode serve|validate  serve (default), or check the config, print OK or the errors,
                          and exit 0 or 1
   --concurrency N        worker threads (default: one per core)

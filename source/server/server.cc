@@ -1,13 +1,51 @@
 #include "source/server/server.h"
 
+#include <sys/resource.h>
+
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <cstring>
 
 #include "api/interpose/strings.h"
 #include "source/common/logger.h"
 #include "source/common/timer.h"
 
 namespace interpose::server {
+namespace {
+
+// Our workers share each listening port through SO_REUSEPORT, and so could a second
+// process started on the same address: requests would then land on either at random. A
+// plain bind (no SO_REUSEPORT) fails while anyone listens there, so try one first.
+absl::Status checkAddressFree(const config::ListenerConfig& listener) {
+  if (listener.address.port() == 0) return absl::OkStatus();  // a fresh port each time
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor probe(io);
+  boost::system::error_code ec;
+  probe.open(listener.address.protocol(), ec);
+  if (!ec) probe.set_option(boost::asio::ip::tcp::acceptor::reuse_address(true), ec);  // TIME_WAIT is fine
+  if (!ec) probe.bind(listener.address, ec);
+  if (ec == boost::asio::error::address_in_use) {
+    return absl::UnavailableError(str::cat("listener '", listener.name, "': cannot listen on ", listener.address_text,
+                                           ": address already in use (is another interpose running there?)"));
+  }
+  return absl::OkStatus();  // other errors surface, with their own words, when workers bind
+}
+
+// Every connection is a file descriptor, two for a proxied one: the usual soft limit of
+// 1,024 is reached at a few hundred clients. Raise it to the hard limit, as servers do.
+void raiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  rlim_t was = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    log::info("open file limit raised from ", was, " to ", limit.rlim_cur);
+  } else {
+    log::warn("cannot raise the open file limit from ", was, ": ", std::strerror(errno));
+  }
+}
+
+}  // namespace
 
 Server::Server(std::shared_ptr<const config::ServerConfig> config, uint32_t concurrency)
     : config_(std::move(config)), concurrency_(concurrency) {}
@@ -17,9 +55,13 @@ Server::~Server() { workers_.clear(); }
 absl::Status Server::run() {
   // A client that disconnects mid-write must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  raiseFileLimit();
   // Signal handling first: a SIGTERM that arrives as soon as we listen must drain, not kill.
   boost::asio::io_context main_loop(1);
   boost::asio::signal_set signals(main_loop, SIGINT, SIGTERM);
+  for (const auto& listener : config_->listeners) {
+    if (auto status = checkAddressFree(listener); !status.ok()) return status;
+  }
   for (uint32_t i = 0; i < concurrency_; ++i) {
     auto worker = std::make_unique<WorkerImpl>(i, config_);
     if (auto status = worker->bind(); !status.ok()) return status;
