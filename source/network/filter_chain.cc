@@ -99,7 +99,8 @@ bool serverNameMatches(std::string_view pattern, std::string_view name) {
 bool FilterChainMatch::matches(const ConnectionInfo& info, const boost::asio::ip::address& source) const {
   if (destination_port && *destination_port != info.destination_port) return false;
   if (tunneled && *tunneled != info.tunneled) return false;
-  if (interception_rejected && *interception_rejected != (rejections && rejections->contains(info.server_name))) {
+  if (interception_rejected &&
+      *interception_rejected != (rejections && rejections->contains(info.server_name, info.destination_port))) {
     return false;
   }
   if (!server_names.empty()) {

@@ -13,7 +13,11 @@ std::shared_ptr<RejectionMemory> RejectionMemory::shared(FactoryContext& context
                                               [] { return std::make_shared<RejectionMemory>(); });
 }
 
-void RejectionMemory::remember(std::string_view host, std::chrono::milliseconds for_how_long) {
+std::string RejectionMemory::key(std::string_view host, uint16_t port) {
+  return str::cat(str::toLower(host), ":", port);
+}
+
+void RejectionMemory::remember(std::string_view host, uint16_t port, std::chrono::milliseconds for_how_long) {
   auto now = std::chrono::steady_clock::now();
   std::unique_lock lock(mutex_);
   if (until_.size() >= kMaxHosts) {
@@ -27,15 +31,15 @@ void RejectionMemory::remember(std::string_view host, std::chrono::milliseconds 
     auto cutoff = *middle;
     std::erase_if(until_, [&](const auto& kv) { return kv.second <= cutoff; });
   }
-  until_[str::toLower(host)] = now + for_how_long;
+  until_[key(host, port)] = now + for_how_long;
   size_.store(until_.size(), std::memory_order_release);
 }
 
-bool RejectionMemory::contains(std::string_view host) const {
+bool RejectionMemory::contains(std::string_view host, uint16_t port) const {
   if (host.empty() || size_.load(std::memory_order_acquire) == 0) return false;
-  std::string key = str::toLower(host);
+  std::string wanted = key(host, port);
   std::shared_lock lock(mutex_);
-  auto it = until_.find(key);
+  auto it = until_.find(wanted);
   // An expired entry stays until remember() needs room: reads never write.
   return it != until_.end() && it->second > std::chrono::steady_clock::now();
 }

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -22,12 +23,14 @@ class RejectionMemory {
   // The server's one memory (FactoryContext shared state), for tls_intercept and the matcher.
   static std::shared_ptr<RejectionMemory> shared(FactoryContext& context);
 
-  void remember(std::string_view host, std::chrono::milliseconds for_how_long);
-  bool contains(std::string_view host) const;
+  // One host and port: a pinning app on 443 says nothing about other ports of that host.
+  void remember(std::string_view host, uint16_t port, std::chrono::milliseconds for_how_long);
+  bool contains(std::string_view host, uint16_t port) const;
   void clear();
 
  private:
   static constexpr size_t kMaxHosts = 100000;
+  static std::string key(std::string_view host, uint16_t port);
   mutable std::shared_mutex mutex_;
   std::atomic<size_t> size_{0};
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> until_;

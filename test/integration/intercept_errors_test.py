@@ -302,7 +302,7 @@ class DownstreamBadInputTest(harness.InterceptTestCase):
             self.assertEqual(harness.peer_cert_info(t)["issuer"], self.proxy_ca_subject)
         finally:
             t.close()
-        self.assertNotIn("rejected our certificate for " + host, self.proxy.log())
+        self.assertNotIn("refused our certificate for " + host, self.proxy.log())
 
     def test_many_broken_connections_at_once(self):
         socks = []

@@ -11,6 +11,13 @@ int certCallback(SSL* ssl, void*) {
   return filter ? filter->selectCertificate(ssl) : 0;
 }
 
+// Tells the filter which alert a client sent (an encrypted one, which BoringSSL read).
+void infoCallback(const SSL* ssl, int where, int value) {
+  if (!(where & SSL_CB_READ_ALERT)) return;
+  TlsIntercept* filter = TlsIntercept::fromSsl(const_cast<SSL*>(ssl));
+  if (filter) filter->onClientAlert(static_cast<uint8_t>(value & 0xff));
+}
+
 // Picks the first protocol of ours that the client offers; none in common: no ALPN.
 int alpnCallback(SSL*, const uint8_t** out, uint8_t* out_len, const uint8_t* in, unsigned in_len, void* arg) {
   const auto* config = static_cast<const TlsInterceptConfig*>(arg);
@@ -58,6 +65,7 @@ std::shared_ptr<TlsInterceptConfig> parseTlsInterceptConfig(const ConfigNode& co
   SSL_CTX_set_min_proto_version(ctx, min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
   SSL_CTX_set_cert_cb(ctx, certCallback, nullptr);
+  SSL_CTX_set_info_callback(ctx, infoCallback);
   SSL_CTX_set_alpn_select_cb(ctx, alpnCallback, out.get());
   // Resumed sessions skip the certificate and the signature: much cheaper reconnects.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);

@@ -28,6 +28,22 @@ bool usableServerName(std::string_view name) {
 
 constexpr std::string_view kHandshakeTimeout = "TLS handshake timeout";
 
+// Alerts by which a client says it does not accept our certificate (RFC 8446 6.2).
+bool rejectsCertificate(uint8_t alert) {
+  switch (alert) {
+    case SSL_AD_BAD_CERTIFICATE:
+    case SSL_AD_UNSUPPORTED_CERTIFICATE:
+    case SSL_AD_CERTIFICATE_REVOKED:
+    case SSL_AD_CERTIFICATE_EXPIRED:
+    case SSL_AD_CERTIFICATE_UNKNOWN:
+    case SSL_AD_UNKNOWN_CA:
+    case SSL_AD_ACCESS_DENIED:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 TlsIntercept* TlsIntercept::fromSsl(SSL* ssl) {
@@ -101,6 +117,14 @@ FilterStatus TlsIntercept::onData(Buffer& data, bool end_stream) {
     data.clear();
     return FilterStatus::StopIteration;
   }
+  if (certificate_sent_ && !pipe_->handshakeDone()) {
+    // Some TLS 1.3 clients send their alert in plaintext after the key change, which we
+    // cannot decrypt (a bad record MAC to BoringSSL): read it from the record itself.
+    std::string_view bytes = data.view();
+    if (bytes.size() >= 7 && bytes[0] == 0x15 && bytes[1] == 0x03 && bytes[3] == 0x00 && bytes[4] == 0x02) {
+      onClientAlert(static_cast<uint8_t>(bytes[6]));
+    }
+  }
   bool was_done = pipe_->handshakeDone();
   Buffer plaintext;
   Buffer to_client;
@@ -151,25 +175,31 @@ FilterStatus TlsIntercept::onWrite(Buffer& data, bool end_stream) {
   return FilterStatus::Continue;
 }
 
+void TlsIntercept::onClientAlert(uint8_t description) {
+  if (!client_alert_) client_alert_ = description;
+}
+
 void TlsIntercept::fail(std::string_view why) {
   if (closed_) return;
   closed_ = true;
   if (handshake_timer_) handshake_timer_->disable();
   const ConnectionInfo& info = callbacks_->connectionInfo();
-  bool rejected = false;
-  if (!pipe_->handshakeDone() && certificate_sent_ && why != kHandshakeTimeout) {
-    // Our certificate went out and the client gave up: most likely it pins certificates.
-    // Clients say so differently: an alert (unknown_ca, bad_certificate, ...), an alert sent
-    // in plaintext after the TLS 1.3 key change (a bad record MAC to us), or just a close.
-    rejected = true;
-  }
   ERR_clear_error();
+  std::string alert = client_alert_ ? SSL_alert_desc_string_long(*client_alert_) : "";
+  // Only a client that says our certificate is the problem counts as pinning: one that
+  // merely closes (a cancelled preconnect, a probe) is no reason to stop intercepting.
+  bool rejected = certificate_sent_ && !pipe_->handshakeDone() && client_alert_ && rejectsCertificate(*client_alert_);
   if (rejected && config_->remember_rejections.count() > 0 && !info.server_name.empty()) {
-    config_->rejections->remember(info.server_name, config_->remember_rejections);
-    log::info("tls_intercept: client rejected our certificate for ", info.server_name, " (", why,
-              "); passing it through for ", config_->remember_rejections.count() / 1000, "s");
+    config_->rejections->remember(info.server_name, info.destination_port, config_->remember_rejections);
+    log::info("tls_intercept: the client refused our certificate for ", info.server_name, ":", info.destination_port,
+              " (TLS alert: ", alert, "); passing it through for ", config_->remember_rejections.count() / 1000,
+              " s (restart to forget)");
+  } else if (rejected) {
+    log::info("tls_intercept: connection ", info.id, ": the client refused our certificate for ", host_,
+              " (TLS alert: ", alert, "); is the CA trusted?");
   } else {
-    log::debug("tls_intercept: connection ", info.id, ": ", why);
+    log::debug("tls_intercept: connection ", info.id, ": ", why, alert.empty() ? "" : " (TLS alert: ", alert,
+               alert.empty() ? "" : ")");
   }
   callbacks_->close(CloseType::FlushWrite, why);
 }

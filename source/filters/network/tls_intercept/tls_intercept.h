@@ -26,6 +26,8 @@ class TlsIntercept : public NetworkFilter {
 
   // Called by BoringSSL once the ClientHello is read: picks and installs the certificate.
   int selectCertificate(SSL* ssl);
+  // The client sent this alert (RFC 8446 6; the description byte).
+  void onClientAlert(uint8_t description);
   static TlsIntercept* fromSsl(SSL* ssl);
 
  private:
@@ -39,6 +41,7 @@ class TlsIntercept : public NetworkFilter {
   std::string host_;                                 // the name our certificate was minted for
   std::optional<CertProvider::Result> certificate_;  // once known
   bool minting_ = false;                             // the handshake waits for a mint
+  std::optional<uint8_t> client_alert_;              // the first alert the client sent
   std::shared_ptr<char> life_ = std::make_shared<char>();
   bool certificate_sent_ = false;
   bool closed_ = false;
