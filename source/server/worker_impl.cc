@@ -80,8 +80,16 @@ void WorkerImpl::accept(Listener& listener) {
   listener.acceptor->async_accept(io_, [this, &listener](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || draining()) return;
     if (ec) {
-      // Out of file descriptors and the like: back off briefly rather than spin.
-      log::warn("listener '", listener.config->name, "': accept failed: ", ec.message());
+      // Out of file descriptors and the like: back off briefly rather than spin, and say so
+      // once a minute, not on every retry (10 a second per worker).
+      auto now = std::chrono::steady_clock::now();
+      ++listener.failures;
+      if (!listener.last_warning || now - *listener.last_warning >= std::chrono::minutes(1)) {
+        log::warn("listener '", listener.config->name, "': accept failed: ", ec.message(), " (", listener.failures,
+                  listener.failures == 1 ? " time" : " times", " since the last such line; retrying every 100 ms)");
+        listener.last_warning = now;
+        listener.failures = 0;
+      }
       if (!listener.retry) listener.retry = std::make_unique<Timer>(io_, [this, &listener] { accept(listener); });
       listener.retry->enable(std::chrono::milliseconds(100));
       return;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -51,6 +52,8 @@ class WorkerImpl : public Worker {
     const config::ListenerConfig* config;
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
     std::unique_ptr<Timer> retry;
+    uint64_t failures = 0;  // accept failures since the last warning
+    std::optional<std::chrono::steady_clock::time_point> last_warning;
   };
   void accept(Listener& listener);
 
