@@ -5,6 +5,8 @@ Each test attacks on loopback with a bounded number of requests and then checks 
 proxy is alive and still serves an ordinary request promptly.
 """
 
+import os
+import subprocess
 import time
 import unittest
 
@@ -99,6 +101,34 @@ class RegexRouteTest(unittest.TestCase):
         self.assert_unrouted(self.get("/ua", headers=[("User-Agent", "a" * 50000 + "b")]))
         self.assert_routed(self.get("/ua", headers=[("User-Agent", "a" * 50000)]))
         self.assert_still_serving()
+
+
+class FileLimitTest(unittest.TestCase):
+    """Each proxied connection takes two fds: a soft limit of 1,024 ran out at a few hundred
+    clients. The proxy raises its soft RLIMIT_NOFILE to the hard limit at start."""
+
+    def test_soft_limit_raised_to_hard(self):
+        directory = harness.tmpdir("fdlimit")
+        port = harness.free_port()
+        path = os.path.join(directory, "c.yaml")
+        with open(path, "w") as f:
+            f.write(harness.proxy_config(port))
+        proc = subprocess.Popen(["prlimit", "--nofile=1024:8192", harness.interpose_bin(), "-c", path,
+                                 "--concurrency", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                env=harness.clean_env())
+        try:
+            deadline = time.monotonic() + 10
+            limits = ""
+            while time.monotonic() < deadline and "8192" not in limits.split("Max open files")[-1][:60]:
+                time.sleep(0.1)
+                with open("/proc/%d/limits" % proc.pid) as f:
+                    limits = f.read()
+            line = [l for l in limits.splitlines() if l.startswith("Max open files")][0]
+            self.assertEqual(line.split()[3:5], ["8192", "8192"], line)
+        finally:
+            proc.terminate()
+            out, _ = proc.communicate(timeout=10)
+        self.assertIn(b"open file limit raised from 1024 to 8192", out)
 
 
 if __name__ == "__main__":
