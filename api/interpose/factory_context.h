@@ -29,9 +29,11 @@ class WorkerSlot {
  public:
   WorkerSlot() : id_(nextWorkerSlotId()) {}
   T& get(Worker& worker, const std::function<std::shared_ptr<T>()>& make) const {
-    std::shared_ptr<void>& stored = worker.slotStorage(id_);
-    if (!stored) stored = make();
-    return *static_cast<T*>(stored.get());
+    if (std::shared_ptr<void>& stored = worker.slotStorage(id_)) return *static_cast<T*>(stored.get());
+    // make() may use other slots of this worker (and so grow its storage): store after it.
+    std::shared_ptr<T> made = make();
+    worker.slotStorage(id_) = made;
+    return *made;
   }
 
  private:

@@ -15,7 +15,9 @@ namespace interpose {
 // before the event loop does.
 class Worker {
  public:
-  virtual ~Worker() = default;
+  // A subclass whose event loop dies before this destructor runs must call closeMailbox()
+  // first (WorkerImpl does); this one is the safety net for the others.
+  virtual ~Worker() { closeMailbox(); }
   virtual boost::asio::io_context& ioContext() = 0;
   virtual uint32_t index() const = 0;
   // True once the server is draining: finish in-flight work, take no more.

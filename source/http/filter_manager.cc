@@ -34,11 +34,21 @@ class FilterManager::ActiveFilter : public DecoderFilterCallbacks, public Encode
 
   void continueDecoding() override { parent_.continueDecoding(index_); }
   HeaderMap& requestHeaders() override { return *parent_.request_headers_; }
+  // (A response the filter manager replaced, with a 500 or a local reply, takes nothing more
+  // from the filter that produced it: its bytes would follow the replacement's body.)
   void encodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream) override {
-    parent_.encodeHeaders(std::move(headers), end_stream);
+    if (!parent_.replaced_oversized_response_) parent_.encodeHeaders(std::move(headers), end_stream);
   }
-  void encodeData(Buffer& data, bool end_stream) override { parent_.encodeData(data, end_stream); }
-  void encodeTrailers(std::unique_ptr<HeaderMap> trailers) override { parent_.encodeTrailers(std::move(trailers)); }
+  void encodeData(Buffer& data, bool end_stream) override {
+    if (parent_.replaced_oversized_response_) {
+      data.clear();
+      return;
+    }
+    parent_.encodeData(data, end_stream);
+  }
+  void encodeTrailers(std::unique_ptr<HeaderMap> trailers) override {
+    if (!parent_.replaced_oversized_response_) parent_.encodeTrailers(std::move(trailers));
+  }
   void addDownstreamWatermarkCallbacks(WatermarkCallbacks& cb) override {
     parent_.encoder_.addDownstreamWatermarkCallbacks(cb);
   }

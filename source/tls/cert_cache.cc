@@ -109,6 +109,13 @@ void CertCache::mintAndPublish(Shard& shard, const std::string& host, const Mint
   for (auto& done : waiters) done(result);  // outside the lock: a waiter may ask again
 }
 
+size_t CertCache::waiting(const std::string& host) const {
+  const Shard& shard = shardFor(host);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.in_flight.find(host);
+  return it == shard.in_flight.end() ? 0 : it->second.size();
+}
+
 size_t CertCache::size() const {
   size_t total = 0;
   for (const auto& shard : shards_) {

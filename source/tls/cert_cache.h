@@ -50,6 +50,8 @@ class CertCache {
 
   size_t size() const;
   size_t capacity() const { return capacity_; }
+  // Callers waiting for the mint of `host` under way (0 when none is).
+  size_t waiting(const std::string& host) const;
 
  private:
   struct Entry {
@@ -66,6 +68,9 @@ class CertCache {
   enum class Lookup { Hit, Waiting, MintHere };
 
   Shard& shardFor(const std::string& host);
+  const Shard& shardFor(const std::string& host) const {
+    return *shards_[std::hash<std::string>{}(host) % shards_.size()];
+  }
   // Under the shard's lock: a fresh cached certificate (`hit`), or `done` queued behind a
   // mint under way, or (MintHere) a new in-flight entry with `done` as its first waiter.
   Lookup lookup(Shard& shard, const std::string& host, Result& hit, Done done);

@@ -210,10 +210,13 @@ TEST_F(FilterManagerTest, BufferedResponseOverTheLimitBecomes500BeforeHeadersWen
   decodeRequest(true);
   respond(*filters["b"], 200, std::string(80, 'x'));
   EXPECT_TRUE(encoder.log.empty());  // the 500 is held at a's encodeHeaders too
+  Buffer late("late origin bytes");  // the origin goes on: none of it may follow the 500
+  filters["b"]->decoder().encodeData(late, true);
   filters["a"]->encoder().continueEncoding();
   EXPECT_EQ(encoder.status, 500);
   EXPECT_TRUE(encoder.ended);
   EXPECT_NE(encoder.body.find("response body too large"), std::string::npos);
+  EXPECT_EQ(encoder.body.find("late"), std::string::npos) << encoder.body;
   // The stream's record names the response that went out, not a freed one.
   ASSERT_NE(manager->info().response_headers, nullptr);
   EXPECT_EQ(manager->info().response_headers->status(), 500);

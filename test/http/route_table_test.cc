@@ -157,6 +157,14 @@ TEST(RouteTableTest, RegexOnHugePathsIsLinear) {
   EXPECT_EQ(routeOf(*nested, request("GET", "h", "/" + std::string(100000, 'a'))), "a/nested");
 }
 
+// Any octet, as std::regex matched: paths and header values are bytes, not UTF-8.
+TEST(RouteTableTest, RegexMatchesBytes) {
+  auto t = parse(R"(virtual_hosts: [ { name: a, domains: ["*"], routes: [
+      { name: files, match: { regex: "/files/.*" } }, { name: one, match: { regex: "/[^/]" } } ] } ])");
+  EXPECT_EQ(routeOf(*t, request("GET", "h", "/files/caf\xE9")), "a/files");
+  EXPECT_EQ(routeOf(*t, request("GET", "h", "/\xff")), "a/one");
+}
+
 TEST(RouteTableTest, HeaderRegexIsWholeValue) {
   auto t = parse(R"(virtual_hosts: [ { name: a, domains: ["*"], routes: [
       { name: ua, match: { headers: [ { name: user-agent, regex: "curl/[0-9.]+" } ] } } ] } ])");
@@ -175,9 +183,16 @@ TEST(RouteTableTest, RegexesRe2RefusesAreConfigErrors) {
   EXPECT_NE(backref.find("match.regex: invalid regex '/(a)\\1'"), std::string::npos) << backref;
   EXPECT_NE(backref.find("no backreferences or lookaround"), std::string::npos) << backref;
   EXPECT_NE(error("/(?=a)").find("no backreferences or lookaround"), std::string::npos);
-  std::string huge = error("/(abc|def){200}[0-9]{50}");
+  std::string huge = error("/(abc|def){900}[0-9]{50}");
   EXPECT_NE(huge.find("too complex: program size"), std::string::npos) << huge;
-  EXPECT_NE(huge.find("limit of 1000"), std::string::npos) << huge;
+  EXPECT_NE(huge.find("limit of 5000"), std::string::npos) << huge;
+  // Patterns of ordinary size load (they once did not: a limit of 1000 in UTF-8 mode).
+  EXPECT_EQ(error("/static/.{1,255}"), "");
+  EXPECT_EQ(error("[a-z0-9-]{1,63}(\\.[a-z0-9-]{1,63}){0,5}"), "");
+  // A bad escape is no backreference: the hint is not given.
+  std::string escape = error("/\\q");
+  EXPECT_NE(escape.find("invalid regex"), std::string::npos) << escape;
+  EXPECT_EQ(escape.find("backreferences"), std::string::npos) << escape;
 }
 
 TEST(RouteTableTest, ConfigErrors) {

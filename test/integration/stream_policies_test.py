@@ -81,6 +81,13 @@ class StreamPoliciesTest(unittest.TestCase):
                 for name in ("te", "connection", "x-drop", "proxy-authorization", "keep-alive"):
                     self.assertNotIn(name, names)
 
+    def test_connection_cannot_name_pseudo_headers(self):
+        # "Connection: :path" once emptied the request's path (the origin got "GET  HTTP/1.1").
+        status, _, body = self.curl("1.1", "/echo?kept=1", "-H", "Connection: close, :path, :method, :authority")
+        self.assertEqual(status, 200, body)
+        echo = json.loads(body)
+        self.assertEqual((echo["method"], echo["target"]), ("GET", "/echo?kept=1"))
+
     def test_cookies_are_joined(self):
         sent, _ = self.echo("h2", "-H", "Cookie: a=1", "-H", "Cookie: b=2")
         self.assertEqual([v for k, v in sent if k == "cookie"], ["a=1; b=2"])

@@ -230,7 +230,11 @@ TEST(CertCacheTest, AsyncMissMintsElsewhereAndCallsBack) {
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->get(), cert.get());
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Until it is queued behind the mint (two callbacks so far), running the mint would let it
+  // find the cached result instead of waiting.
+  for (int i = 0; i < 5000 && cache.waiting("a.test") < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(cache.waiting("a.test"), 3u);
   queued.front()();
   blocking.join();
   EXPECT_EQ(mints.load(), 1);

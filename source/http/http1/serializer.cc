@@ -42,7 +42,7 @@ bool isHopByHopToken(std::string_view token) {
 }
 }  // namespace
 
-void removeHopByHopHeaders(HeaderMap& headers) {
+void removeHopByHopHeaders(HeaderMap& headers, bool keep_te_trailers) {
   bool any = false;
   // Fields the Connection header names are hop-by-hop too (RFC 9110 7.6.1). Usually it names
   // only itself ("keep-alive", "close"), so nothing is allocated unless it names others.
@@ -56,11 +56,15 @@ void removeHopByHopHeaders(HeaderMap& headers) {
       size_t comma = rest.find(',');
       std::string_view token = str::trim(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      if (!token.empty() && !isHopByHopToken(token)) named.emplace_back(token);
+      // A pseudo-header is no field a client can name: "Connection: :path" must not empty
+      // the request's path (they are in the map already when this runs).
+      if (!token.empty() && token[0] != ':' && !isHopByHopToken(token)) named.emplace_back(token);
     }
   }
   if (!any) return;
+  const bool keep_te = keep_te_trailers && str::equalsIgnoreCase(str::trim(headers.getJoined("te")), "trailers");
   headers.removeIf([&](std::string_view name) {
+    if (name == "te") return !keep_te;
     if (isHopByHopName(name)) return true;
     for (const std::string& n : named) {
       if (str::equalsIgnoreCase(name, n)) return true;

@@ -9,7 +9,9 @@ namespace interpose::http1 {
 
 // Hop-by-hop fields (RFC 9110 7.6.1) plus the ones a proxy must never pass on; also every
 // field named in Connection. Removes them from `headers`.
-void removeHopByHopHeaders(HeaderMap& headers);
+// `keep_te_trailers`: "TE: trailers" stays (it is end to end in meaning for HTTP/2 and gRPC
+// needs it); the HTTP/1.1 upstream path drops it.
+void removeHopByHopHeaders(HeaderMap& headers, bool keep_te_trailers = false);
 
 // Writes a request line, a Host field first when `host` is given, the fields (pseudo-headers
 // skipped), then `extra_fields` as writeFields does, to `out`.

@@ -250,6 +250,31 @@ TEST(SerializerTest, WritesExtraFieldLinesBeforeTheBlankLine) {
   EXPECT_EQ(plain.view(), "x-a: 1\r\n\r\n");
 }
 
+// A client's Connection header names fields to drop; never the request's pseudo-headers
+// (they are in the map when this runs: "Connection: :path" once emptied the path).
+TEST(SerializerTest, HopByHopRemovalKeepsPseudoHeadersAndTeTrailersWhenAsked) {
+  HeaderMap h;
+  h.add(":method", "GET");
+  h.add(":path", "/secret");
+  h.add("connection", "close, :path, :method, x-drop");
+  h.add("x-drop", "1");
+  h.add("x-keep", "1");
+  h.add("te", "trailers");
+  HeaderMap copy = h;
+  removeHopByHopHeaders(h);
+  EXPECT_EQ(h.path(), "/secret");
+  EXPECT_EQ(h.method(), "GET");
+  EXPECT_FALSE(h.has("x-drop"));
+  EXPECT_FALSE(h.has("te"));
+  EXPECT_TRUE(h.has("x-keep"));
+  removeHopByHopHeaders(copy, /*keep_te_trailers=*/true);
+  EXPECT_EQ(copy.getOr("te"), "trailers");
+  HeaderMap gzip;
+  gzip.add("te", "gzip");
+  removeHopByHopHeaders(gzip, /*keep_te_trailers=*/true);
+  EXPECT_FALSE(gzip.has("te"));
+}
+
 TEST(SerializerTest, KnowsTheReasonOfEveryRegisteredStatus) {
   EXPECT_EQ(reasonPhrase(407), "Proxy Authentication Required");
   EXPECT_EQ(reasonPhrase(421), "Misdirected Request");

@@ -46,8 +46,12 @@ FilterHeadersStatus Router::decodeHeaders(HeaderMap& headers, bool end_stream) {
 
   // Serialised straight from the request: Host from the authority, then the fields.
   request_chunked_ = request_has_body_ && !headers.has("content-length");
+  // "TE: trailers" is for an HTTP/2 origin (startHttp2); to HTTP/1.1 it is hop-by-hop.
+  std::string te = headers.getJoined("te");
+  if (!te.empty()) headers.remove("te");
   http1::writeRequestHead(headers, method, headers.path(), request_head_, authority,
                           request_chunked_ ? "transfer-encoding: chunked\r\n" : "");
+  if (!te.empty()) headers.add("te", te);
 
   response_timer_ = std::make_unique<Timer>(decoder_callbacks_->worker().ioContext(), [this] {
     upstreamFailed(504, str::cat("upstream response timeout (", host_, ":", port_, ")"),

@@ -54,8 +54,9 @@ void ActiveStream::decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_st
     codec_.sendContinue();
   }
   h.remove("expect");
-  // Connection-level fields are ours, not the origin's (TE, Upgrade, Proxy-*, ...).
-  http1::removeHopByHopHeaders(h);
+  // Connection-level fields are ours, not the origin's (Upgrade, Proxy-*, ...). TE: trailers
+  // stays for an HTTP/2 origin (gRPC needs it); the HTTP/1.1 upstream path drops it.
+  http1::removeHopByHopHeaders(h, /*keep_te_trailers=*/true);
   if (std::string via = viaValue(false); !via.empty()) h.add("via", via);
   filters_.decodeHeaders(std::move(headers), end_stream);
 }
