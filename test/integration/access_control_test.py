@@ -79,6 +79,32 @@ class LoopGuardTest(harness.ProxyTestCase):
         self.assertEqual(status, 200)
 
 
+class ChainedListenersTest(unittest.TestCase):
+    """A destination the config names may be our own listener on purpose: only destinations
+    a client chose are loops."""
+
+    def test_tcp_proxy_to_another_listener_of_ours(self):
+        back = harness.free_port()
+        origin = harness.OriginProcess()
+
+        def config(port):
+            return """listeners:
+  - name: front
+    address: 127.0.0.1:%d
+    filter_chains: [ { filters: [ { name: tcp_proxy, config: { destination: "127.0.0.1:%d" } } ] } ]
+  - name: back
+    address: 127.0.0.1:%d
+    filter_chains: [ { filters: [ { name: http_connection_manager } ] } ]
+""" % (port, back, back)
+        proxy = harness.Proxy(config=config)
+        try:
+            r = harness.curl(proxy, "-o", "/dev/null", "-w", "%{http_code}", origin.url("/status/200"))
+            self.assertEqual(r.stdout, b"200", r.stderr)
+        finally:
+            harness.stop_and_check(proxy)
+            origin.stop()
+
+
 class WildcardListenerLoopTest(unittest.TestCase):
     """A listener on 0.0.0.0 is reached through every local address."""
 

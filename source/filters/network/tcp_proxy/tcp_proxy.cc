@@ -50,25 +50,30 @@ FilterStatus TcpProxy::onNewConnection() {
   auto timeout = config_->connect_timeout;
   auto limit = callbacks_->bufferLimit();
   auto& io = worker.ioContext();
-  dns.resolve(host, port, [this, alive, timeout, limit, &io, &worker](const network::DnsCache::Result& result) {
-    if (alive.expired()) return;
-    if (!result.error.empty()) {
-      onConnected(network::ConnectResult{nullptr, result.error, false, ""});
-      return;
-    }
-    for (const auto& endpoint : result.endpoints) {
-      if (worker.isOwnListener(endpoint)) {
-        // A tunnel into ourselves would loop, one more connection per hop.
-        onConnected(network::ConnectResult{
-            nullptr, str::cat("loop detected: ", network::formatEndpoint(endpoint), " is this proxy's own listener"),
-            false, ""});
-        return;
-      }
-    }
-    network::connectTo(io, result.endpoints, timeout, limit, [this, alive](network::ConnectResult connected) {
-      if (!alive.expired()) onConnected(std::move(connected));
-    });
-  });
+  // A destination the config names may be one of our own listeners on purpose (chaining
+  // listeners); one the client chose (the CONNECT target) may not.
+  const bool client_chosen = config_->destination_host.empty();
+  dns.resolve(
+      host, port, [this, alive, timeout, limit, &io, &worker, client_chosen](const network::DnsCache::Result& result) {
+        if (alive.expired()) return;
+        if (!result.error.empty()) {
+          onConnected(network::ConnectResult{nullptr, result.error, false, ""});
+          return;
+        }
+        for (const auto& endpoint : result.endpoints) {
+          if (client_chosen && worker.isOwnListener(endpoint)) {
+            // A tunnel into ourselves would loop, one more connection per hop.
+            onConnected(network::ConnectResult{
+                nullptr,
+                str::cat("loop detected: ", network::formatEndpoint(endpoint), " is this proxy's own listener"), false,
+                ""});
+            return;
+          }
+        }
+        network::connectTo(io, result.endpoints, timeout, limit, [this, alive](network::ConnectResult connected) {
+          if (!alive.expired()) onConnected(std::move(connected));
+        });
+      });
   callbacks_->addWatermarkCallbacks(*this);
   watching_client_ = true;
   // Nothing is read from the client until the destination answers (continueReading()).
