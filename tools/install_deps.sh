@@ -10,7 +10,7 @@ packages=(
   libyaml-cpp-dev libabsl-dev libgtest-dev libgmock-dev libre2-dev
   # tests: real clients and origins; mount for the proxy's private /etc/hosts
   # (`unshare -m` + `mount --bind`; unshare is in util-linux, which is Essential)
-  curl nginx-light python3 python3-httpx python3-h2 openssl procps
+  curl nginx-light python3 python3-httpx python3-h2 python3-websockets openssl procps
   nghttp2-client mount
   # benchmarks: load generator and peer proxies
   hey tinyproxy squid-openssl mitmproxy

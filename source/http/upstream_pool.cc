@@ -98,7 +98,7 @@ void UpstreamPool::removeIdle(Idle* idle) {
 void UpstreamPool::acquire(const std::string& host, uint16_t port, const UpstreamTls* tls, Callback callback,
                            std::weak_ptr<void> alive) {
   const std::string pool_key = key(host, port, tls != nullptr);
-  if (tls) {
+  if (tls && !tls->isHttp1Only()) {
     if (auto h2 = usableHttp2(pool_key)) {
       Result result;
       result.endpoint = h2->endpoint();

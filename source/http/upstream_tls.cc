@@ -91,12 +91,25 @@ std::shared_ptr<const UpstreamTls> UpstreamTls::parse(const ConfigNode& node) {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
     SSL_CTX_sess_set_new_cb(ctx, onNewSession);
   }
+  // The same trust and sessions, offering only HTTP/1.1: for upgrades (WebSocket), which
+  // must not land on an HTTP/2 connection.
+  auto view = std::make_unique<UpstreamTls>();
+  SSL_CTX_up_ref(ctx);
+  view->ctx_.reset(ctx);
+  view->verify_ = tls->verify_;
+  view->sessions_ = tls->sessions_;
+  view->http1_only_ = true;
+  tls->http1_view_ = std::move(view);
   return tls;
 }
 
 bssl::UniquePtr<SSL> UpstreamTls::newClient(const std::string& host, uint16_t port) const {
   bssl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
   SSL_set_connect_state(ssl.get());
+  if (http1_only_) {
+    static constexpr uint8_t kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    SSL_set_alpn_protos(ssl.get(), kHttp11, sizeof(kHttp11));
+  }
   if (sessions_) {
     auto* slot = new SessionSlot{sessions_, originKey(host, port)};
     SSL_set_ex_data(ssl.get(), sessionSlotIndex(), slot);  // freed with the SSL

@@ -28,6 +28,10 @@ class UpstreamTls {
   // an earlier connection to the same origin offered for resumption when there is one.
   bssl::UniquePtr<SSL> newClient(const std::string& host, uint16_t port) const;
   bool verify() const { return verify_; }
+  // This config offering only HTTP/1.1 by ALPN (same trust, same sessions), for requests
+  // that must not go over HTTP/2 (protocol upgrades).
+  const UpstreamTls* http1Only() const { return http1_view_ ? http1_view_.get() : this; }
+  bool isHttp1Only() const { return http1_only_; }
   // Null when session resumption is off (session_cache_size: 0).
   const std::shared_ptr<TlsSessionCache>& sessions() const { return sessions_; }
   // How sessions() names an origin.
@@ -39,6 +43,8 @@ class UpstreamTls {
   // Shared with every SSL this config made, through its ex_data: a pooled connection can
   // receive a new ticket after the config that made it is gone.
   std::shared_ptr<TlsSessionCache> sessions_;
+  bool http1_only_ = false;
+  std::unique_ptr<UpstreamTls> http1_view_;
 };
 
 }  // namespace interpose::http

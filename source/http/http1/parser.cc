@@ -148,11 +148,9 @@ Parser::Result Parser::execute(std::string_view data, size_t& consumed) {
   const char* pos = llhttp_get_error_pos(&parser_);
   consumed = pos ? static_cast<size_t>(pos - data.data()) : data.size();
   if (err == HPE_PAUSED) return Result::Paused;
-  if (err == HPE_PAUSED_UPGRADE) {
-    // Only CONNECT switches protocols here; other Upgrade requests are proxied as plain
-    // requests (the Upgrade header is hop-by-hop and removed), so parsing goes on after them.
-    return connect_ ? Result::Upgrade : Result::Paused;
-  }
+  // CONNECT, an Upgrade request or a 101: the caller decides whether what follows is
+  // another protocol (a tunnel, a WebSocket) or, the upgrade declined, more HTTP (resume()).
+  if (err == HPE_PAUSED_UPGRADE) return Result::Upgrade;
   if (header_overflow_) {
     return fail(431, type_ == Type::Request ? "request header fields too large" : "response header fields too large");
   }

@@ -46,9 +46,11 @@ class Parser {
   static constexpr int kSkipBody = 1;
   static constexpr int kAbort = -1;
   enum class Result {
-    Ok,       // all input consumed, message incomplete
-    Paused,   // a message completed; call resume() before feeding more
-    Upgrade,  // CONNECT (or upgrade) headers done; the rest of the input is tunnel bytes
+    Ok,      // all input consumed, message incomplete
+    Paused,  // a message completed; call resume() before feeding more
+    // CONNECT headers done, or an Upgrade request or 101 response complete: the rest of the
+    // input is another protocol's, if the caller takes the upgrade (else resume()).
+    Upgrade,
     Error,
   };
 

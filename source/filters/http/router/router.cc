@@ -41,11 +41,14 @@ FilterHeadersStatus Router::decodeHeaders(HeaderMap& headers, bool end_stream) {
   host_ = target->first;
   port_ = target->second;
   head_request_ = method == "HEAD";
+  // The stream core leaves Upgrade on a request only when it forwards the upgrade.
+  upgrade_ = headers.has("upgrade");
   request_has_body_ = !end_stream;
   request_end_ = end_stream;
 
   // Serialised straight from the request: Host from the authority, then the fields.
-  request_chunked_ = request_has_body_ && !headers.has("content-length");
+  // After an upgrade the "body" is the other protocol's bytes, unframed.
+  request_chunked_ = request_has_body_ && !upgrade_ && !headers.has("content-length");
   // "TE: trailers" is for an HTTP/2 origin (startHttp2); to HTTP/1.1 it is hop-by-hop.
   std::string te = headers.getJoined("te");
   if (!te.empty()) headers.remove("te");
@@ -64,9 +67,12 @@ FilterHeadersStatus Router::decodeHeaders(HeaderMap& headers, bool end_stream) {
 }
 
 void Router::connect() {
+  // An upgrade needs a connection of its own, over HTTP/1.1 (never a stream of an HTTP/2
+  // connection: an h2 origin would see a plain GET and refuse it).
+  const http::UpstreamTls* tls = secure_ ? (upgrade_ ? config_->tls->http1Only() : config_->tls.get()) : nullptr;
   pool().acquire(
-      host_, port_, secure_ ? config_->tls.get() : nullptr,
-      [this](http::UpstreamPool::Result result) { onPoolResult(std::move(result)); }, std::weak_ptr<void>(life_));
+      host_, port_, tls, [this](http::UpstreamPool::Result result) { onPoolResult(std::move(result)); },
+      std::weak_ptr<void>(life_));
 }
 
 void Router::onPoolResult(http::UpstreamPool::Result result) {
@@ -112,7 +118,7 @@ void Router::onPoolResult(http::UpstreamPool::Result result) {
   upstream_->write(out, false);
   applyDownstreamPressure();  // the client may already be behind (pipelining)
   if (!upstream_->aboveHighWatermark()) pauseDownstream(false);
-  if (request_end_) requestFinished();
+  if (request_end_ || upgrade_) requestFinished();  // an upgrade waits for its 101 first
 }
 
 FilterDataStatus Router::decodeData(Buffer& data, bool end_stream) {
@@ -120,7 +126,7 @@ FilterDataStatus Router::decodeData(Buffer& data, bool end_stream) {
     h2_->sendData(h2_stream_, data, end_stream);
   } else if (upstream_) {
     Buffer encoded = encodeHttp1Body(data, end_stream, nullptr);
-    upstream_->write(encoded, false);
+    upstream_->write(encoded, switched_ && end_stream);  // a switched client's end: half-close
   } else {
     // Until the origin is connected the body waits here, as sent; past the limit, the
     // client is paused. Its framing depends on the protocol the origin will speak.
@@ -242,6 +248,10 @@ void Router::onRequestBufferBelow() { pauseDownstream(false); }
 // ---- the origin's response ----
 
 void Router::onRead(Buffer& data, bool end_stream) {
+  if (switched_ && parser_done_) {
+    forwardSwitched(data, end_stream);
+    return;
+  }
   while (!data.empty() && parser_) {
     if (response_done_) {
       leftover_bytes_ = true;  // bytes after a complete response: never reuse this connection
@@ -264,6 +274,11 @@ void Router::onRead(Buffer& data, bool end_stream) {
       if (!response_done_) parser_->resume();  // an interim (1xx) response ended
       continue;
     }
+    if (result == http1::Parser::Result::Upgrade && switched_) {
+      parser_done_ = true;  // the rest, and all that follows, is the other protocol's
+      forwardSwitched(data, end_stream);
+      return;
+    }
     if (result == http1::Parser::Result::Error || result == http1::Parser::Result::Upgrade) {
       std::string why = result == http1::Parser::Result::Error ? parser_->errorReason() : "unexpected upgrade";
       upstreamFailed(502, str::cat("upstream sent an invalid response: ", why), response_flags::kUpstreamProtocolError);
@@ -279,9 +294,20 @@ void Router::onRead(Buffer& data, bool end_stream) {
 
 int Router::onHeaders(http1::MessageHead& head) {
   if (head.status == 101) {
-    // We never forward Upgrade, so a switch of protocols is a broken origin.
-    upstreamFailed(502, "upstream switched protocols without being asked", response_flags::kUpstreamProtocolError);
-    return http1::Parser::kAbort;
+    if (!upgrade_) {
+      upstreamFailed(502, "upstream switched protocols without being asked", response_flags::kUpstreamProtocolError);
+      return http1::Parser::kAbort;
+    }
+    // The upgrade is on: after these headers, both ways carry the other protocol's bytes.
+    switched_ = true;
+    response_timer_->disable();
+    response_started_ = true;
+    request_head_.clear();
+    decoder_callbacks_->streamInfo().first_upstream_byte = StreamInfo::Clock::now();
+    auto headers = std::move(head.headers);  // the stream core keeps Upgrade and Connection
+    headers->add(":status", "101");
+    decoder_callbacks_->encodeHeaders(std::move(headers), false);
+    return http1::Parser::kParseBody;
   }
   if (head.status < 200) {
     interim_ = true;  // 100 Continue and friends: the client already got ours
@@ -328,6 +354,7 @@ void Router::onBody(std::string_view data) {
 }
 
 void Router::onMessageComplete(std::unique_ptr<HeaderMap> trailers) {
+  if (switched_) return;  // a 101 ends no response: the switched stream goes on
   if (interim_) {
     interim_ = false;
     return;
@@ -343,7 +370,21 @@ void Router::onMessageComplete(std::unique_ptr<HeaderMap> trailers) {
   }
 }
 
+void Router::forwardSwitched(Buffer& data, bool end_stream) {
+  if (response_end_sent_) {
+    data.clear();
+    return;
+  }
+  if (end_stream) response_end_sent_ = response_done_ = true;
+  if (!data.empty() || end_stream) decoder_callbacks_->encodeData(data, end_stream);
+}
+
 void Router::onEvent(ConnectionEvent event) {
+  if (switched_ && !response_done_) {
+    // The origin's end of a switched stream is its normal end.
+    Buffer none;
+    forwardSwitched(none, true);
+  }
   if (response_done_) {
     releaseUpstream(false);
     return;

@@ -64,6 +64,7 @@ class Router : public HttpFilter,
   void startHttp2(std::shared_ptr<http::Http2ClientConnection> connection);
   Buffer encodeHttp1Body(Buffer& raw, bool end_stream, const HeaderMap* trailers);
   void requestFinished();
+  void forwardSwitched(Buffer& data, bool end_stream);  // origin bytes after a 101
   void upstreamFailed(int status, std::string_view message, uint32_t flag);
   void releaseUpstream(bool reusable);
   void pauseDownstream(bool pause);
@@ -87,6 +88,9 @@ class Router : public HttpFilter,
   bool head_request_ = false;
   bool secure_ = false;  // https:// origin
   bool retried_ = false;
+  bool upgrade_ = false;      // the request asks to switch protocols (WebSocket)
+  bool switched_ = false;     // ... and the origin said 101
+  bool parser_done_ = false;  // past the 101: no more HTTP from the origin
 
   network::ConnectionPtr upstream_;                  // HTTP/1.1
   std::shared_ptr<http::Http2ClientConnection> h2_;  // or HTTP/2: a stream on a shared connection

@@ -17,6 +17,25 @@ ActiveStream::ActiveStream(StreamCodec& codec, Worker& worker, const ConnectionI
 // Destroying the filter manager completes the stream (the access log line).
 ActiveStream::~ActiveStream() = default;
 
+std::string ActiveStream::upgradeType(const HeaderMap& request, const HcmConfig& config) {
+  const std::string* upgrade = request.get("upgrade");
+  if (!upgrade || config.upgrade_types.empty()) return {};
+  bool asked = false;  // "Connection: upgrade" (RFC 9110 7.8)
+  for (std::string_view rest = request.getOr("connection"); !rest.empty() && !asked;) {
+    size_t comma = rest.find(',');
+    asked = str::equalsIgnoreCase(str::trim(rest.substr(0, comma)), "upgrade");
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  if (!asked) return {};
+  std::string_view first = *upgrade;
+  first = str::trim(first.substr(0, first.find(',')));
+  std::string type = str::toLower(first.substr(0, first.find('/')));  // "websocket", "h2c"
+  for (const auto& allowed : config.upgrade_types) {
+    if (allowed == type) return type;
+  }
+  return {};
+}
+
 ActiveStream::Expectation ActiveStream::expectation(const HeaderMap& request) {
   const std::string* expect = request.get("expect");
   if (!expect) return Expectation::None;
@@ -43,6 +62,7 @@ void ActiveStream::decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_st
     cookies += (cookie_fields++ ? "; " : "") + value;
   }
   if (cookie_fields > 1) h.set("cookie", cookies);
+  if (!upgradeType(h, config_).empty()) upgrade_ = std::string(h.getOr("upgrade"));
   Expectation expect = expectation(h);
   if (expect == Expectation::Unsupported) {
     // (HTTP/1.1 refuses these while parsing, and closes: its body framing is in doubt.)
@@ -57,12 +77,22 @@ void ActiveStream::decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_st
   // Connection-level fields are ours, not the origin's (Upgrade, Proxy-*, ...). TE: trailers
   // stays for an HTTP/2 origin (gRPC needs it); the HTTP/1.1 upstream path drops it.
   http1::removeHopByHopHeaders(h, /*keep_te_trailers=*/true);
+  if (upgrading()) {
+    // The one hop-by-hop request that goes on: the origin must see what is asked of it.
+    h.add("connection", "upgrade");
+    h.add("upgrade", upgrade_);
+  }
   if (std::string via = viaValue(false); !via.empty()) h.add("via", via);
   filters_.decodeHeaders(std::move(headers), end_stream);
 }
 
 void ActiveStream::encodeHeaders(HeaderMap& headers, bool end_stream) {
+  std::string switched_to = headers.status() == 101 && upgrading() ? headers.getJoined("upgrade") : "";
   http1::removeHopByHopHeaders(headers);
+  if (headers.status() == 101 && upgrading()) {
+    headers.add("connection", "upgrade");
+    headers.add("upgrade", switched_to.empty() ? upgrade_ : switched_to);
+  }
   if (std::string via = viaValue(true); !via.empty()) headers.add("via", via);
   codec_.encodeHeaders(headers, end_stream);
 }

@@ -41,6 +41,13 @@ class ActiveStream : public http::StreamEncoder {
                std::string_view protocol);
   ~ActiveStream() override;
 
+  // The protocol an HTTP/1.1 request asks to switch to (the first Upgrade token, lower-case)
+  // when it asks properly (Connection: upgrade) and the config lets it; else empty.
+  static std::string upgradeType(const HeaderMap& request, const HcmConfig& config);
+  // This stream's request is such an upgrade: its Upgrade and Connection fields go to the
+  // origin, and a 101 back makes the stream a two-way byte stream.
+  bool upgrading() const { return !upgrade_.empty(); }
+
   enum class Expectation { None, Continue, Unsupported };
   // What the request's Expect field asks for (only 100-continue is supported, RFC 9110 10.1.1).
   static Expectation expectation(const HeaderMap& request);
@@ -85,6 +92,7 @@ class ActiveStream : public http::StreamEncoder {
   StreamCodec& codec_;
   const HcmConfig& config_;
   std::string version_;  // "1.0", "1.1" or "2", for Via
+  std::string upgrade_;  // the Upgrade field of an accepted upgrade request, as sent
   std::vector<WatermarkCallbacks*> watermark_callbacks_;
   int above_high_watermark_ = 0;
   http::FilterManager filters_;  // last: its filters may call back into the members above

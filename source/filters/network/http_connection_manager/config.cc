@@ -6,7 +6,8 @@
 namespace interpose::hcm {
 
 HcmConfig parseHcmConfig(const ConfigNode& config, FactoryContext& context) {
-  config.expectMap({"codec", "max_request_headers", "timeouts", "via", "http_filters", "route_config"});
+  config.expectMap({"codec", "max_request_headers", "timeouts", "via", "upgrade_configs", "websocket", "http_filters",
+                    "route_config"});
   HcmConfig out;
   if (config.has("codec")) out.codec = config.child("codec").oneOf({"auto", "http1", "http2"});
   out.max_request_headers = config.bytes("max_request_headers", out.max_request_headers);
@@ -18,6 +19,18 @@ HcmConfig parseHcmConfig(const ConfigNode& config, FactoryContext& context) {
   out.request_headers_timeout = timeouts.duration("request_headers", out.request_headers_timeout);
   out.idle_timeout = timeouts.duration("idle", out.idle_timeout);
   out.via = config.str("via", "");
+  if (config.has("upgrade_configs")) {
+    out.upgrade_types.clear();
+    for (const auto& u : config.child("upgrade_configs").list()) {
+      u.expectMap({"upgrade_type", "enabled"});
+      std::string type = str::toLower(u.required("upgrade_type").str());
+      if (type.empty() || !isValidHeaderValue(type)) u.child("upgrade_type").fail("expected a token such as websocket");
+      if (u.boolean("enabled", true)) out.upgrade_types.push_back(type);
+    }
+  }
+  ConfigNode websocket = config.child("websocket");
+  websocket.expectMap({"idle_timeout"});
+  out.upgrade_idle_timeout = websocket.duration("idle_timeout", out.upgrade_idle_timeout);
   if (!isValidHeaderValue(out.via)) config.child("via").fail("must not contain CR, LF or NUL");
 
   auto filters = config.child("http_filters").list();

@@ -16,6 +16,10 @@ struct HcmConfig {
   std::chrono::milliseconds request_headers_timeout{10000};  // first byte to end of headers: 408
   std::chrono::milliseconds idle_timeout{300000};            // no stream active: close quietly
   std::string via;                                           // empty: no Via header
+  // Upgrade tokens (lower-case) forwarded to origins; any other Upgrade is dropped and the
+  // request goes on as plain HTTP (as a server that does not take the upgrade would).
+  std::vector<std::string> upgrade_types = {"websocket"};
+  std::chrono::milliseconds upgrade_idle_timeout{3600000};  // an upgraded stream with no bytes
   std::vector<http::FilterManager::FilterSpec> filters;
   std::shared_ptr<const http::RouteTable> routes;  // null: no route table, every request goes on
 };

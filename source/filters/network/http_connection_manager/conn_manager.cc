@@ -85,6 +85,14 @@ FilterStatus ConnectionManager::onData(Buffer& data, bool end_stream) {
     tunnel_->onData(data, end_stream);
     return FilterStatus::StopIteration;
   }
+  if (upgrade_ == Upgrade::Switched) {
+    // The other protocol's bytes (WebSocket frames), through the filters to the origin.
+    touchUpgrade();
+    client_eof_ = client_eof_ || end_stream;
+    if (stream_) stream_->decodeData(data, end_stream);
+    if (end_stream && response_complete_) post([this] { finishStream(); });
+    return FilterStatus::StopIteration;
+  }
   input_.move(data);
   client_eof_ = client_eof_ || end_stream;
   if (tunnel_state_ != Tunnel::None) {
@@ -135,6 +143,15 @@ void ConnectionManager::dispatch() {
         }
         continue;
       case http1::Parser::Result::Upgrade:
+        if (!connect_request_) {
+          if (upgrade_ == Upgrade::Requested) {
+            // What follows is the other protocol's, once the origin says 101: held until then.
+            upgrade_ = Upgrade::AwaitingResponse;
+            return;
+          }
+          parser_->resume();  // an upgrade we do not take: more HTTP follows
+          continue;
+        }
         connect_parsed_ = true;
         if (connect_headers_done_ || (stream_ && stream_->responseStarted())) {
           startTunnel();
@@ -204,6 +221,10 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
   if (target.authority.empty() && !client_http10_) return abort(400, "missing Host header");
 
   bool has_body = head.chunked || head.content_length > 0;
+  // An upgrade we take: the request goes on as the other protocol's bytes after a 101.
+  if (!connect_request_ && head.upgrade && !ActiveStream::upgradeType(*headers, *config_).empty()) {
+    upgrade_ = Upgrade::Requested;
+  }
   if (ActiveStream::expectation(*headers) == ActiveStream::Expectation::Unsupported) {
     return abort(417, "unsupported expectation");
   }
@@ -218,7 +239,7 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
   }
 
   startStream(client_http10_ ? "HTTP/1.0" : "HTTP/1.1");
-  stream_->decodeHeaders(std::move(headers), !has_body && !connect_request_);
+  stream_->decodeHeaders(std::move(headers), !has_body && !connect_request_ && upgrade_ == Upgrade::None);
   if (!has_body && !connect_request_) request_complete_ = true;
   return http1::Parser::kParseBody;
 }
@@ -233,7 +254,7 @@ void ConnectionManager::onBody(std::string_view data) {
 }
 
 void ConnectionManager::onMessageComplete(std::unique_ptr<HeaderMap> trailers) {
-  if (!stream_ || request_complete_ || connect_request_) {
+  if (!stream_ || request_complete_ || connect_request_ || upgrade_ != Upgrade::None) {
     request_complete_ = true;
     return;
   }
@@ -336,6 +357,33 @@ void ConnectionManager::protocolError(int status, std::string_view reason, uint3
   stream_->sendLocalReply(status, str::cat(reason, "\n"), extra, reason);
 }
 
+void ConnectionManager::switchProtocols(HeaderMap& headers) {
+  upgrade_ = Upgrade::Switched;
+  framing_ = Framing::Switched;
+  close_after_response_ = true;  // no HTTP after the other protocol
+  http1::writeResponseHead(101, headers, out_);
+  flushOut();
+  upgrade_idle_timer_ = std::make_unique<Timer>(callbacks_->worker().ioContext(), [this] {
+    if (stream_) stream_->info().response_flags |= response_flags::kStreamIdleTimeout;
+    closeConnection(CloseType::FlushWrite);
+  });
+  touchUpgrade();
+  if (paused_for_pipeline_) {
+    paused_for_pipeline_ = false;
+    callbacks_->readDisable(false);
+  }
+  if (!input_.empty() || client_eof_) {
+    // Bytes the client sent right behind its request (frames it did not wait to send).
+    Buffer early;
+    early.move(input_);
+    stream_->decodeData(early, client_eof_);
+  }
+}
+
+void ConnectionManager::touchUpgrade() {
+  if (upgrade_idle_timer_) upgrade_idle_timer_->enable(config_->upgrade_idle_timeout);
+}
+
 void ConnectionManager::startStream(std::string_view protocol) {
   stream_ =
       std::make_unique<ActiveStream>(*this, callbacks_->worker(), callbacks_->connectionInfo(), *config_, protocol);
@@ -363,6 +411,7 @@ void ConnectionManager::beginExchange() {
   head_request_ = false;
   connect_request_ = false;
   framing_ = Framing::None;
+  upgrade_ = Upgrade::None;
 }
 
 // ---- responses ----
@@ -373,6 +422,20 @@ void ConnectionManager::encodeHeaders(HeaderMap& headers, bool end_stream) {
     out_.add("HTTP/1.1 200 Connection established\r\n\r\n");
     flushOut();
     return;
+  }
+  if (status == 101 && upgrade_ != Upgrade::None) {
+    switchProtocols(headers);
+    return;
+  }
+  if (upgrade_ != Upgrade::None) {
+    // The origin declined the upgrade: an ordinary response; the request had no body, and
+    // what the client sends next is HTTP again.
+    upgrade_ = Upgrade::None;
+    if (parser_) parser_->resume();
+    post([this] {  // (not from inside the stream's own encode call)
+      Buffer none;
+      if (stream_) stream_->decodeData(none, true);
+    });
   }
   bool no_body = head_request_ || status < 200 || status == 204 || status == 304;
   if (status == 204 || status < 200) headers.remove("content-length");
@@ -410,8 +473,22 @@ void ConnectionManager::encodeHeaders(HeaderMap& headers, bool end_stream) {
 }
 
 void ConnectionManager::encodeData(Buffer& data, bool end_stream) {
+  if (framing_ == Framing::Switched) {
+    touchUpgrade();
+    out_.move(data);
+    if (end_stream) {
+      // The origin is done sending: so are we (a half-close); the client may still send.
+      if (!closed_) callbacks_->write(out_, true);
+      out_.clear();
+      onResponseComplete();
+    } else {
+      flushOut();
+    }
+    return;
+  }
   switch (framing_) {
     case Framing::None:
+    case Framing::Switched:
       data.clear();
       break;
     case Framing::Length:
@@ -468,6 +545,9 @@ void ConnectionManager::onResponseComplete() {
 
 void ConnectionManager::finishStream() {
   if (!stream_ || closed_) return;
+  // A switched stream ends when both sides have: the client's end is waited for (up to the
+  // idle timeout) after the origin's.
+  if (framing_ == Framing::Switched && !client_eof_) return;
   // A request still arriving (a local reply, or an origin that answered early) is read to
   // its end and dropped, as long as that is little; a CONNECT's tunnel bytes never are.
   discarding_ = !request_complete_ && !connect_request_ && !close_after_response_;
@@ -504,10 +584,11 @@ void ConnectionManager::closeConnection(CloseType type) {
 
 void ConnectionManager::onEvent(ConnectionEvent event) {
   closed_ = true;
+  if (upgrade_idle_timer_) upgrade_idle_timer_->disable();
   if (header_timer_) header_timer_->disable();
   if (idle_timer_) idle_timer_->disable();
   if (tunnel_) tunnel_->onEvent(event);
-  if (stream_ && !stream_->responseComplete() && tunnel_state_ != Tunnel::Ready) {
+  if (stream_ && !stream_->responseComplete() && tunnel_state_ != Tunnel::Ready && framing_ != Framing::Switched) {
     if (event == ConnectionEvent::RemoteClose) {
       stream_->info().response_flags |= response_flags::kDownstreamConnectionTermination;
       if (stream_->info().error.empty()) stream_->info().error = "downstream connection closed";

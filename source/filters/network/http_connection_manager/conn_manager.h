@@ -54,13 +54,15 @@ class ConnectionManager : public NetworkFilter,
   void onBelowWriteBufferLowWatermark() override;
 
  private:
-  enum class Framing { None, Length, Chunked, Close };
+  enum class Framing { None, Length, Chunked, Close, Switched };
   void dispatch();
   void beginExchange();  // resets the per-request state
   void protocolError(int status, std::string_view reason, uint32_t flag);
   void onResponseComplete();
   void finishStream();
   void startStream(std::string_view protocol);  // stream_, told if the client is behind
+  void switchProtocols(HeaderMap& headers);     // a 101: the stream becomes a byte stream
+  void touchUpgrade();                          // bytes moved: the upgrade idle clock restarts
   void startTunnel();
   void establishTunnel();
   void closeConnection(CloseType type);
@@ -95,6 +97,12 @@ class ConnectionManager : public NetworkFilter,
   bool close_after_response_ = false;
   Framing framing_ = Framing::None;
   std::optional<std::pair<int, std::string>> header_error_;  // set by onHeaders to abort
+
+  // An Upgrade request we forward (WebSocket): Requested until it is parsed, then held
+  // until the origin answers; Switched after a 101 (both ways are then raw bytes).
+  enum class Upgrade { None, Requested, AwaitingResponse, Switched };
+  Upgrade upgrade_ = Upgrade::None;
+  std::unique_ptr<Timer> upgrade_idle_timer_;
 
   enum class Tunnel { None, Connecting, Ready, Failed };
   Tunnel tunnel_state_ = Tunnel::None;
