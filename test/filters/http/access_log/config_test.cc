@@ -34,7 +34,7 @@ TEST(ConfigTest, Defaults) {
     EXPECT_EQ(config.path, "/dev/stdout");
     EXPECT_EQ(render(config),
               "[2026-11-29T04:31:55.123Z] \"GET /index.html HTTP/1.1\" 200 - 17 1024 1234 "
-              "\"192.0.2.1\" \"curl/8.0\" \"example.com\" \"192.0.2.10:80\"\n");
+              "\"192.0.2.1\" \"curl/8.0\" \"example.com\" \"192.0.2.10:80\" \"-\"\n");
   }
 }
 
