@@ -654,6 +654,38 @@ class Http2StreamsTest(Http2Base):
         finally:
             stop_and_check(proxy)
 
+    def test_zero_window_client_cannot_pin_unbounded_memory(self):
+        # SETTINGS_INITIAL_WINDOW_SIZE 0 and 100 large responses: each stream's buffer used to
+        # fill to its limit (about 1.3 MiB a stream, 130 MiB a connection). The connection's
+        # streams now share a budget of four buffer limits; past it every origin is paused.
+        proxy = self.start_proxy()
+        try:
+            s = socket.create_connection(("127.0.0.1", proxy.h2c_port), timeout=10)
+            c = H2Client(s, self.plain_origin.authority, scheme="http", window=0)
+            base = proxy.memory_kib()["VmRSS"]
+            for i in range(100):
+                c.request("/bytes?n=%d&zw=%d" % (8 * MIB, i))
+            deadline = time.monotonic() + 4
+            while time.monotonic() < deadline:  # let the proxy fill what it will
+                try:
+                    c.pump_once(time.monotonic() + 0.2)
+                except socket.timeout:
+                    pass
+            grown = proxy.memory_kib()["VmRSS"] - base
+            # Others are served meanwhile.
+            canary = self.h2c_client_for(proxy)
+            self.assertEqual(canary.get("/status/200")["status"], 200)
+            canary.close()
+            c.close()
+            print("\n    zero-window client, 100 x 8 MiB: proxy RSS grew %.1f MiB" % (grown / 1024.0), flush=True)
+            self.assertLess(grown, 48 * 1024, "RSS grew %d KiB for one zero-window connection" % grown)
+        finally:
+            stop_and_check(proxy)
+
+    def h2c_client_for(self, proxy):
+        s = socket.create_connection(("127.0.0.1", proxy.h2c_port), timeout=10)
+        return H2Client(s, self.plain_origin.authority, scheme="http")
+
     def test_post_without_content_length(self):
         c = self.h2_client()
         try:

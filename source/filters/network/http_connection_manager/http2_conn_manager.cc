@@ -16,6 +16,9 @@ constexpr int32_t kStreamWindow = 1 << 20;       // per stream: the buffer limit
 constexpr int32_t kConnectionWindow = 16 << 20;  // all streams together
 constexpr uint32_t kMaxResetsPerSecond = 200;    // more is a rapid-reset attack (CVE-2023-44487)
 constexpr size_t kMaxHeadersPerRequest = 500;    // bounds CONTINUATION floods (CVE-2024-27316)
+// Response bytes all streams of a connection may hold for a client that does not read (a
+// zero window), in buffer limits: past it every stream's origin is paused.
+constexpr size_t kConnectionBudgetInBufferLimits = 4;
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 // Fields HTTP/2 forbids (RFC 9113 8.2.2); the rest of the hop-by-hop set goes too.
@@ -39,6 +42,7 @@ class Http2ConnectionManager::Stream : public StreamCodec {
     request_ = std::make_unique<HeaderMap>();
   }
   ~Stream() override {
+    parent_.releaseBuffered(body_.size());
     if (core_ && !response_complete_) {
       core_->info().response_flags |= response_flags::kDownstreamConnectionTermination;
     }
@@ -57,6 +61,7 @@ class Http2ConnectionManager::Stream : public StreamCodec {
     core_ = std::make_unique<ActiveStream>(*this, parent_.callbacks_->worker(), parent_.callbacks_->connectionInfo(),
                                            *parent_.config_, "HTTP/2");
     if (parent_.above_high_watermark_) core_->onAboveWriteBufferHighWatermark();
+    if (parent_.over_budget_) core_->onAboveWriteBufferHighWatermark();
     HeaderMap& h = *request_;
     // :authority may be left out when a Host field names the origin (RFC 9113 8.3.1).
     if (h.authority().empty() && h.has("host")) h.add(":authority", std::string(h.getOr("host")));
@@ -126,6 +131,7 @@ class Http2ConnectionManager::Stream : public StreamCodec {
     parent_.flush();
   }
   void encodeData(Buffer& data, bool end_stream) override {
+    parent_.holdBuffered(data.size());
     body_.move(data);
     response_end_ = response_end_ || end_stream;
     if (!above_ && body_.size() > bufferLimit()) {
@@ -179,6 +185,7 @@ class Http2ConnectionManager::Stream : public StreamCodec {
     if (n > 0) {
       std::memcpy(buf, self->body_.data(), n);
       self->body_.drain(n);
+      self->parent_.releaseBuffered(n);
       if (self->above_ && self->body_.size() <= self->bufferLimit() / 2) {
         self->above_ = false;
         self->core_->onBelowWriteBufferLowWatermark();
@@ -216,6 +223,7 @@ class Http2ConnectionManager::Stream : public StreamCodec {
 Http2ConnectionManager::Http2ConnectionManager(std::shared_ptr<const HcmConfig> config) : config_(std::move(config)) {}
 
 Http2ConnectionManager::~Http2ConnectionManager() {
+  over_budget_ = false;  // streams going away release their bytes: no broadcast to them now
   streams_.clear();
   closed_.clear();
   if (session_) nghttp2_session_del(session_);
@@ -450,6 +458,20 @@ int Http2ConnectionManager::onStreamClose(nghttp2_session*, int32_t stream_id, u
 void Http2ConnectionManager::onEvent(ConnectionEvent event) {
   closed_connection_ = true;
   if (tick_) tick_->disable();
+}
+
+void Http2ConnectionManager::holdBuffered(size_t bytes) {
+  buffered_ += bytes;
+  if (over_budget_ || buffered_ <= kConnectionBudgetInBufferLimits * callbacks_->bufferLimit()) return;
+  over_budget_ = true;  // every stream's producer pauses, as for a full connection buffer
+  for (auto& [id, s] : streams_) s->connectionWatermark(true);
+}
+
+void Http2ConnectionManager::releaseBuffered(size_t bytes) {
+  buffered_ -= std::min(buffered_, bytes);
+  if (!over_budget_ || buffered_ > kConnectionBudgetInBufferLimits * callbacks_->bufferLimit() / 2) return;
+  over_budget_ = false;
+  for (auto& [id, s] : streams_) s->connectionWatermark(false);
 }
 
 void Http2ConnectionManager::onAboveWriteBufferHighWatermark() {

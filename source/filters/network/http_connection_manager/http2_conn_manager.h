@@ -47,6 +47,9 @@ class Http2ConnectionManager : public NetworkFilter, public WatermarkCallbacks {
   void onTick();
   void armTick();
   void releaseClosedStreams();
+  // Response bytes held by streams for the client, against the connection's budget.
+  void holdBuffered(size_t bytes);
+  void releaseBuffered(size_t bytes);
 
   std::shared_ptr<const HcmConfig> config_;
   nghttp2_session* session_ = nullptr;
@@ -56,6 +59,8 @@ class Http2ConnectionManager : public NetworkFilter, public WatermarkCallbacks {
   std::chrono::steady_clock::time_point idle_since_;  // when the last stream ended
   std::shared_ptr<char> life_ = std::make_shared<char>();
   bool above_high_watermark_ = false;
+  size_t buffered_ = 0;       // response bytes all streams hold
+  bool over_budget_ = false;  // ... more than the connection may: every stream is paused
   bool closed_connection_ = false;
   bool goaway_sent_ = false;
   bool flushing_ = false;
