@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <array>
 #include <fstream>
@@ -46,6 +47,11 @@ void parseHeaders(const ConfigNode& node, HeaderMap& out) {
 
 std::string readBodyFile(const ConfigNode& node) {
   const std::string path = node.str();
+  // Opening a FIFO (or a device) would wait for a writer forever: validate and serve hung.
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    node.fail(str::cat("'", path, "' is not a regular file"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) node.fail(str::cat("cannot read '", path, "': ", strerror(errno)));
   std::string body;

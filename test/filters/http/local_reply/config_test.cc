@@ -1,6 +1,7 @@
 #include "source/filters/http/local_reply/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -102,8 +103,16 @@ TEST(LocalReplyConfigTest, BodyErrors) {
                     0),
             0u)
       << e;
-  EXPECT_NE(parseError(str::cat("{ status: 200, body_file: '", ::testing::TempDir(), "' }")).find("cannot read"),
+  EXPECT_NE(
+      parseError(str::cat("{ status: 200, body_file: '", ::testing::TempDir(), "' }")).find("is not a regular file"),
+      std::string::npos);
+  // A FIFO would wait for a writer forever (validate and serve hung): refused at once.
+  const std::string fifo = ::testing::TempDir() + "/body.fifo";
+  unlink(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_NE(parseError(str::cat("{ status: 200, body_file: '", fifo, "' }")).find("is not a regular file"),
             std::string::npos);
+  unlink(fifo.c_str());
   EXPECT_NE(parseError("{ status: 204, body: x }").find("config.body: a 204 reply has no body"), std::string::npos);
   EXPECT_NE(parseError("{ status: 304, body: x }").find("a 304 reply has no body"), std::string::npos);
   EXPECT_NE(parseError("{ status: 200, details: '' }").find("config.details: expected a non-empty string"),
