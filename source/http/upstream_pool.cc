@@ -221,6 +221,8 @@ void UpstreamPool::connectAndHandshake(boost::asio::io_context& io,
       });
 }
 
+void UpstreamPool::forget(const std::string& host, uint16_t port, bool tls) { connectionDone(key(host, port, tls)); }
+
 void UpstreamPool::connectionDone(const std::string& pool_key) {
   auto it = busy_.find(pool_key);
   if (it != busy_.end() && it->second > 0) --it->second;

@@ -62,6 +62,9 @@ class UpstreamPool {
   // exchange on a kept-alive connection) serve the next waiting request or go idle; the
   // others are closed and make room for a new connection.
   void release(const std::string& host, uint16_t port, bool tls, network::ConnectionPtr connection, bool reusable);
+  // A connection acquire() handed out that will never come back (it switched protocols):
+  // it no longer counts against the origin's limit, and the next waiting request may go.
+  void forget(const std::string& host, uint16_t port, bool tls);
   size_t idleCount() const;
 
  private:

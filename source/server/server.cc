@@ -4,6 +4,7 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
 #include "api/interpose/strings.h"
@@ -38,6 +39,15 @@ void raiseFileLimit() {
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
   rlim_t was = limit.rlim_cur;
   limit.rlim_cur = limit.rlim_max;
+  if (limit.rlim_cur == RLIM_INFINITY) {
+    // setrlimit refuses more than the kernel's per-process maximum.
+    limit.rlim_cur = 1024 * 1024;
+    if (FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+      unsigned long long nr_open = 0;
+      if (std::fscanf(f, "%llu", &nr_open) == 1 && nr_open > 0) limit.rlim_cur = nr_open;
+      std::fclose(f);
+    }
+  }
   if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
     log::info("open file limit raised from ", was, " to ", limit.rlim_cur);
   } else {

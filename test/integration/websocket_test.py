@@ -191,6 +191,45 @@ class WebSocketTest(unittest.TestCase):
         finally:
             s.close()
 
+    def test_upgrade_with_a_body_is_not_taken(self):
+        # Taking it would drop the body's framing: its bytes would reach the origin as another
+        # request no filter saw (request smuggling). It goes on as a plain request instead.
+        inner = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+        s = harness.connect(self.proxy)
+        try:
+            s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n%x\r\n" % (self.http_origin.url("/echo?body=1"),
+                                                                 self.http_origin.authority, len(inner))).encode()
+                      + inner + b"\r\n0\r\n\r\n")
+            reader = harness.SocketReader(s)
+            resp = harness.read_response(reader)
+            self.assertEqual(resp.status, 200, resp)
+            echo = json.loads(resp.body)
+            self.assertEqual(echo["target"], "/echo?body=1")
+            self.assertEqual(echo["body_length"], len(inner))
+            names = [k.lower() for k, _ in echo["headers"]]
+            self.assertNotIn("upgrade", names)
+            # And nothing else arrives behind it.
+            s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n"
+                       % (self.http_origin.url("/echo?next=1"), self.http_origin.authority)).encode())
+            self.assertEqual(json.loads(harness.read_response(reader).body)["target"], "/echo?next=1")
+        finally:
+            s.close()
+
+    def test_origin_closing_first_ends_the_client_connection(self):
+        s, reader, resp, _ = self.upgrade(self.echo.port, path="/close-first")
+        try:
+            self.assertEqual(resp.status, 101)
+            deadline = time.monotonic() + 10
+            s.sendall(frame(b"\x03\xe8", 0x8))  # we close; the origin answers and closes its end
+            self.assertEqual(read_frame(reader, deadline)[0], 0x8)
+            s.sendall(frame(b"late", 0x1))  # the origin is gone: dropped, nothing hangs on it
+            s.shutdown(socket.SHUT_WR)
+            closed, _ = harness.wait_closed(reader, 5)
+            self.assertTrue(closed, "the proxy kept the connection after both sides ended")
+        finally:
+            s.close()
+
     def test_upgrade_types_not_allowed_go_on_as_plain_http(self):
         s, reader, resp, _ = self.upgrade(self.http_origin.port, path="/echo", upgrade="h2c")
         try:

@@ -97,6 +97,10 @@ void Router::onPoolResult(http::UpstreamPool::Result result) {
     }
     return;
   }
+  if (result.h2 && upgrade_) {
+    connect();  // a queued upgrade handed an HTTP/2 connection: it needs one of its own
+    return;
+  }
   if (result.h2) {
     startHttp2(std::move(result.h2));
     return;
@@ -127,6 +131,8 @@ FilterDataStatus Router::decodeData(Buffer& data, bool end_stream) {
   } else if (upstream_) {
     Buffer encoded = encodeHttp1Body(data, end_stream, nullptr);
     upstream_->write(encoded, switched_ && end_stream);  // a switched client's end: half-close
+  } else if (switched_) {
+    data.clear();  // the origin has gone: what the client still sends has nowhere to go
   } else {
     // Until the origin is connected the body waits here, as sent; past the limit, the
     // client is paused. Its framing depends on the protocol the origin will speak.
@@ -294,12 +300,15 @@ void Router::onRead(Buffer& data, bool end_stream) {
 
 int Router::onHeaders(http1::MessageHead& head) {
   if (head.status == 101) {
-    if (!upgrade_) {
+    if (!upgrade_ || !head.upgrade) {  // (no Connection: upgrade: its bytes would be parsed as HTTP)
       upstreamFailed(502, "upstream switched protocols without being asked", response_flags::kUpstreamProtocolError);
       return http1::Parser::kAbort;
     }
-    // The upgrade is on: after these headers, both ways carry the other protocol's bytes.
+    // The upgrade is on: after these headers, both ways carry the other protocol's bytes. The
+    // connection is no longer the pool's to count: a long-lived WebSocket must not hold one
+    // of the origin's connection slots (other requests would queue behind it).
     switched_ = true;
+    pool().forget(host_, port_, secure_);
     response_timer_->disable();
     response_started_ = true;
     request_head_.clear();
@@ -381,7 +390,8 @@ void Router::forwardSwitched(Buffer& data, bool end_stream) {
 
 void Router::onEvent(ConnectionEvent event) {
   if (switched_ && !response_done_) {
-    // The origin's end of a switched stream is its normal end.
+    // Closed without a FIN first (a reset, or both ways at once): the end, but not a clean one.
+    decoder_callbacks_->streamInfo().response_flags |= response_flags::kUpstreamConnectionTermination;
     Buffer none;
     forwardSwitched(none, true);
   }
@@ -462,6 +472,12 @@ void Router::releaseUpstream(bool reusable) {
   while (upstream_read_disabled_ > 0) {
     --upstream_read_disabled_;
     upstream_->readDisable(false);
+  }
+  if (switched_) {
+    // Ours alone since the 101 (see forget()): what the client sent last still goes out.
+    upstream_->close(CloseType::FlushWrite);
+    upstream_.reset();
+    return;
   }
   // Back to the pool either way: it keeps count of the connections to each origin.
   pool().release(host_, port_, secure_, std::move(upstream_), reusable);

@@ -48,7 +48,7 @@ std::string ActiveStream::viaValue(bool response) const {
   return str::cat(response && version_ == "1.0" ? "1.1" : version_, " ", config_.via);
 }
 
-void ActiveStream::decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream) {
+void ActiveStream::decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream, bool upgrade) {
   HeaderMap& h = *headers;
   // :authority may be left out when a Host field names the origin (RFC 9113 8.3.1); the
   // origin gets its Host from :authority, so the field itself goes.
@@ -62,7 +62,7 @@ void ActiveStream::decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_st
     cookies += (cookie_fields++ ? "; " : "") + value;
   }
   if (cookie_fields > 1) h.set("cookie", cookies);
-  if (!upgradeType(h, config_).empty()) upgrade_ = std::string(h.getOr("upgrade"));
+  if (upgrade) upgrade_ = upgradeType(h, config_);  // only the allowed token goes on
   Expectation expect = expectation(h);
   if (expect == Expectation::Unsupported) {
     // (HTTP/1.1 refuses these while parsing, and closes: its body framing is in doubt.)
@@ -70,7 +70,7 @@ void ActiveStream::decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_st
     return;
   }
   // We take the body whatever the origin would say, so tell the client to send it now.
-  if (expect == Expectation::Continue && !end_stream && version_ != "1.0" && h.method() != "CONNECT") {
+  if (expect == Expectation::Continue && !end_stream && !upgrading() && version_ != "1.0" && h.method() != "CONNECT") {
     codec_.sendContinue();
   }
   h.remove("expect");

@@ -53,8 +53,9 @@ class ActiveStream : public http::StreamEncoder {
   static Expectation expectation(const HeaderMap& request);
 
   // The request, with its pseudo-headers (:authority may still be missing if a Host field
-  // names the origin). Applies the request policies, then runs the filters.
-  void decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream);
+  // names the origin). Applies the request policies, then runs the filters. `upgrade`: the
+  // codec takes this request's upgrade (see upgradeType); any other Upgrade is dropped.
+  void decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream, bool upgrade = false);
   void decodeData(Buffer& data, bool end_stream) { filters_.decodeData(data, end_stream); }
   void decodeTrailers(std::unique_ptr<HeaderMap> trailers) { filters_.decodeTrailers(std::move(trailers)); }
 
@@ -92,7 +93,7 @@ class ActiveStream : public http::StreamEncoder {
   StreamCodec& codec_;
   const HcmConfig& config_;
   std::string version_;  // "1.0", "1.1" or "2", for Via
-  std::string upgrade_;  // the Upgrade field of an accepted upgrade request, as sent
+  std::string upgrade_;  // the protocol of an accepted upgrade request ("websocket")
   std::vector<WatermarkCallbacks*> watermark_callbacks_;
   int above_high_watermark_ = 0;
   http::FilterManager filters_;  // last: its filters may call back into the members above

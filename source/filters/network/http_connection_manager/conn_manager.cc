@@ -133,14 +133,7 @@ void ConnectionManager::dispatch() {
       case http1::Parser::Result::Ok:
         break;
       case http1::Parser::Result::Paused:
-        if (discarding_ && !stream_) {
-          // The unread body of the last request has gone by: on to the next request, whose
-          // header clock starts with its first byte (below), not with the skipped body.
-          discarding_ = false;
-          header_timer_->disable();
-          parser_->resume();
-          armIdleTimer();
-        }
+        onMessageParsed();
         continue;
       case http1::Parser::Result::Upgrade:
         if (!connect_request_) {
@@ -149,7 +142,7 @@ void ConnectionManager::dispatch() {
             upgrade_ = Upgrade::AwaitingResponse;
             return;
           }
-          parser_->resume();  // an upgrade we do not take: more HTTP follows
+          onMessageParsed();  // an upgrade we do not take: an ordinary request, HTTP follows
           continue;
         }
         connect_parsed_ = true;
@@ -221,8 +214,11 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
   if (target.authority.empty() && !client_http10_) return abort(400, "missing Host header");
 
   bool has_body = head.chunked || head.content_length > 0;
-  // An upgrade we take: the request goes on as the other protocol's bytes after a 101.
-  if (!connect_request_ && head.upgrade && !ActiveStream::upgradeType(*headers, *config_).empty()) {
+  // An upgrade we take: the request goes on as the other protocol's bytes after a 101. Only
+  // an HTTP/1.1 request without a body (RFC 9110 7.8; a body's framing would be lost, and
+  // its bytes could pass for another request at the origin).
+  if (!connect_request_ && head.upgrade && !has_body && !client_http10_ &&
+      !ActiveStream::upgradeType(*headers, *config_).empty()) {
     upgrade_ = Upgrade::Requested;
   }
   if (ActiveStream::expectation(*headers) == ActiveStream::Expectation::Unsupported) {
@@ -239,7 +235,8 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
   }
 
   startStream(client_http10_ ? "HTTP/1.0" : "HTTP/1.1");
-  stream_->decodeHeaders(std::move(headers), !has_body && !connect_request_ && upgrade_ == Upgrade::None);
+  stream_->decodeHeaders(std::move(headers), !has_body && !connect_request_ && upgrade_ == Upgrade::None,
+                         upgrade_ == Upgrade::Requested);
   if (!has_body && !connect_request_) request_complete_ = true;
   return http1::Parser::kParseBody;
 }
@@ -357,6 +354,17 @@ void ConnectionManager::protocolError(int status, std::string_view reason, uint3
   stream_->sendLocalReply(status, str::cat(reason, "\n"), extra, reason);
 }
 
+void ConnectionManager::onMessageParsed() {
+  if (discarding_ && !stream_) {
+    // The unread body of the last request has gone by: on to the next request, whose
+    // header clock starts with its first byte (below), not with the skipped body.
+    discarding_ = false;
+    header_timer_->disable();
+    parser_->resume();
+    armIdleTimer();
+  }
+}
+
 void ConnectionManager::switchProtocols(HeaderMap& headers) {
   upgrade_ = Upgrade::Switched;
   framing_ = Framing::Switched;
@@ -434,7 +442,7 @@ void ConnectionManager::encodeHeaders(HeaderMap& headers, bool end_stream) {
     if (parser_) parser_->resume();
     post([this] {  // (not from inside the stream's own encode call)
       Buffer none;
-      if (stream_) stream_->decodeData(none, true);
+      if (stream_ && request_complete_) stream_->decodeData(none, true);
     });
   }
   bool no_body = head_request_ || status < 200 || status == 204 || status == 304;

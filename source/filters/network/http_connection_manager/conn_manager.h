@@ -62,6 +62,7 @@ class ConnectionManager : public NetworkFilter,
   void finishStream();
   void startStream(std::string_view protocol);  // stream_, told if the client is behind
   void switchProtocols(HeaderMap& headers);     // a 101: the stream becomes a byte stream
+  void onMessageParsed();                       // a request ended (llhttp paused after it)
   void touchUpgrade();                          // bytes moved: the upgrade idle clock restarts
   void startTunnel();
   void establishTunnel();

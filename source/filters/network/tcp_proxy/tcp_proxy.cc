@@ -61,7 +61,10 @@ FilterStatus TcpProxy::onNewConnection() {
           return;
         }
         for (const auto& endpoint : result.endpoints) {
-          if (client_chosen && worker.isOwnListener(endpoint)) {
+          // (A configured destination that is this very listener loops just the same.)
+          bool loop = client_chosen ? worker.isOwnListener(endpoint)
+                                    : network::formatEndpoint(endpoint) == callbacks_->connectionInfo().local_address;
+          if (loop) {
             // A tunnel into ourselves would loop, one more connection per hop.
             onConnected(network::ConnectResult{
                 nullptr,

@@ -13,7 +13,8 @@ int certCallback(SSL* ssl, void*) {
 
 // Tells the filter which alert a client sent (an encrypted one, which BoringSSL read).
 void infoCallback(const SSL* ssl, int where, int value) {
-  if (!(where & SSL_CB_READ_ALERT)) return;
+  // (SSL_CB_WRITE_ALERT shares a bit with SSL_CB_READ_ALERT: compare the whole mask.)
+  if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT) return;
   TlsIntercept* filter = TlsIntercept::fromSsl(const_cast<SSL*>(ssl));
   if (filter) filter->onClientAlert(static_cast<uint8_t>(value & 0xff));
 }

@@ -120,9 +120,16 @@ FilterStatus TlsIntercept::onData(Buffer& data, bool end_stream) {
   if (certificate_sent_ && !pipe_->handshakeDone()) {
     // Some TLS 1.3 clients send their alert in plaintext after the key change, which we
     // cannot decrypt (a bad record MAC to BoringSSL): read it from the record itself.
+    // Records of this read, skipping a ChangeCipherSpec (middlebox compatibility) before it.
     std::string_view bytes = data.view();
-    if (bytes.size() >= 7 && bytes[0] == 0x15 && bytes[1] == 0x03 && bytes[3] == 0x00 && bytes[4] == 0x02) {
-      onClientAlert(static_cast<uint8_t>(bytes[6]));
+    for (size_t i = 0; i + 5 <= bytes.size();) {
+      size_t length = (static_cast<uint8_t>(bytes[i + 3]) << 8) | static_cast<uint8_t>(bytes[i + 4]);
+      if (bytes[i] == 0x15 && length == 2 && i + 7 <= bytes.size()) {
+        onClientAlert(static_cast<uint8_t>(bytes[i + 6]));
+        break;
+      }
+      if (bytes[i] != 0x14) break;
+      i += 5 + length;
     }
   }
   bool was_done = pipe_->handshakeDone();
