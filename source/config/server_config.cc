@@ -73,7 +73,7 @@ network::FilterChain parseChain(const ConfigNode& node, FactoryContext& context)
 }
 
 ListenerConfig parseListener(const ConfigNode& node, FactoryContext& context) {
-  node.expectMap({"name", "address", "buffer_limit", "listener_filters", "filter_chains"});
+  node.expectMap({"name", "address", "allow_open_proxy", "buffer_limit", "listener_filters", "filter_chains"});
   ListenerConfig listener;
   listener.name = node.required("name").str();
   ConfigNode address = node.required("address");
@@ -86,6 +86,15 @@ ListenerConfig parseListener(const ConfigNode& node, FactoryContext& context) {
     address.fail("expected IP:PORT such as 127.0.0.1:8080 or [::1]:8080");
   }
   listener.address = boost::asio::ip::tcp::endpoint(ip, split->second);
+  // Reachable from other machines with no way to tell who may use it: an open proxy into
+  // whatever this machine can reach. Only on purpose (access control is not built yet).
+  listener.allow_open_proxy = node.boolean("allow_open_proxy", false);
+  if (!ip.is_loopback() && !listener.allow_open_proxy) {
+    address.fail(str::cat(listener.address_text,
+                          " is reachable from other machines, and anyone who can reach it could use this proxy (an "
+                          "open proxy into every network this machine reaches); listen on a loopback address, or "
+                          "set allow_open_proxy: true on this listener if that is what you want"));
+  }
   uint64_t limit = node.bytes("buffer_limit", listener.buffer_limit);
   if (limit < 16 * 1024 || limit > 64 * 1024 * 1024) {
     node.child("buffer_limit").fail("expected a size between 16KiB and 64MiB");

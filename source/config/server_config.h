@@ -20,6 +20,7 @@ struct ListenerConfig {
   std::string address_text;
   boost::asio::ip::tcp::endpoint address;
   uint32_t buffer_limit = 1024 * 1024;  // per connection and direction: the high watermark
+  bool allow_open_proxy = false;        // a non-loopback address was asked for on purpose
   bool inspect_tls = false;             // listener_filters: [tls_inspector]
   std::vector<network::FilterChain> filter_chains;
 };

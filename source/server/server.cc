@@ -71,6 +71,10 @@ absl::Status Server::run() {
   boost::asio::signal_set signals(main_loop, SIGINT, SIGTERM);
   for (const auto& listener : config_->listeners) {
     if (auto status = checkAddressFree(listener); !status.ok()) return status;
+    if (!listener.address.address().is_loopback()) {
+      log::warn("listener '", listener.name, "' on ", listener.address_text,
+                " accepts every client that can reach it (allow_open_proxy: true)");
+    }
   }
   for (uint32_t i = 0; i < concurrency_; ++i) {
     auto worker = std::make_unique<WorkerImpl>(i, config_);

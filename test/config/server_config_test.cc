@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "api/interpose/strings.h"
+
 namespace interpose::config {
 namespace {
 
@@ -57,6 +59,28 @@ TEST(ServerConfigTest, EmbeddedDefaultIsValid) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ((*config)->listeners[0].address_text, "127.0.0.1:8080");  // loopback by default
   EXPECT_FALSE(std::filesystem::exists(data_home + "/interpose/ca.key"));
+}
+
+// No open proxy by accident: a listener other machines can reach needs allow_open_proxy.
+TEST(ServerConfigTest, NonLoopbackListenerNeedsAllowOpenProxy) {
+  auto config = [](const std::string& address, const std::string& extra) {
+    return parseConfig(str::cat("listeners:\n  - name: p\n    address: ", address, "\n", extra,
+                                "    filter_chains: [ { filters: [ { name: http_connection_manager } ] } ]\n"),
+                       "open.yaml", /*validate_only=*/true);
+  };
+  auto refused = config("0.0.0.0:3128", "");
+  ASSERT_FALSE(refused.ok());
+  std::string message(refused.status().message());
+  EXPECT_EQ(message.rfind("open.yaml:3:14: listeners[0].address: 0.0.0.0:3128 is reachable from other machines", 0), 0u)
+      << message;
+  EXPECT_NE(message.find("set allow_open_proxy: true"), std::string::npos) << message;
+  auto v6 = config("\"[::]:3128\"", "");
+  ASSERT_FALSE(v6.ok());
+  EXPECT_NE(std::string(v6.status().message()).find("is reachable from other machines"), std::string::npos);
+  EXPECT_FALSE(config("192.0.2.10:3128", "").ok());
+  EXPECT_TRUE(config("0.0.0.0:3128", "    allow_open_proxy: true\n").ok());
+  EXPECT_TRUE(config("127.0.0.2:3128", "").ok());  // all of 127/8 is loopback
+  EXPECT_TRUE(config("\"[::1]:3128\"", "").ok());
 }
 
 TEST(ServerConfigTest, HttpFiltersDefaultToRouter) {

@@ -21,6 +21,7 @@ def wildcard_config(port):
     return """listeners:
   - name: everywhere
     address: 0.0.0.0:%d
+    allow_open_proxy: true
     filter_chains:
       - match: { tunneled: true }
         filters: [ { name: tcp_proxy } ]
