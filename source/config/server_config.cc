@@ -72,6 +72,14 @@ network::FilterChain parseChain(const ConfigNode& node, FactoryContext& context)
   return chain;
 }
 
+// 127/8 and ::1, and ::ffff:127.0.0.1 as well (Boost's is_loopback knows only ::1 for v6).
+bool isLoopback(const boost::asio::ip::address& ip) {
+  if (ip.is_v6() && ip.to_v6().is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, ip.to_v6()).is_loopback();
+  }
+  return ip.is_loopback();
+}
+
 ListenerConfig parseListener(const ConfigNode& node, FactoryContext& context) {
   node.expectMap({"name", "address", "allow_open_proxy", "buffer_limit", "listener_filters", "filter_chains"});
   ListenerConfig listener;
@@ -89,7 +97,7 @@ ListenerConfig parseListener(const ConfigNode& node, FactoryContext& context) {
   // Reachable from other machines with no way to tell who may use it: an open proxy into
   // whatever this machine can reach. Only on purpose (access control is not built yet).
   listener.allow_open_proxy = node.boolean("allow_open_proxy", false);
-  if (!ip.is_loopback() && !listener.allow_open_proxy) {
+  if (!isLoopback(ip) && !listener.allow_open_proxy) {
     address.fail(str::cat(listener.address_text,
                           " is reachable from other machines, and anyone who can reach it could use this proxy (an "
                           "open proxy into every network this machine reaches); listen on a loopback address, or "

@@ -221,7 +221,12 @@ void UpstreamPool::connectAndHandshake(boost::asio::io_context& io,
       });
 }
 
-void UpstreamPool::forget(const std::string& host, uint16_t port, bool tls) { connectionDone(key(host, port, tls)); }
+void UpstreamPool::forget(const std::string& host, uint16_t port, bool tls) {
+  // Posted: the caller is inside its own response; waiting requests start after it.
+  boost::asio::post(io_, [this, pool_alive = std::weak_ptr<bool>(alive_), pool_key = key(host, port, tls)] {
+    if (pool_alive.lock()) connectionDone(pool_key);
+  });
+}
 
 void UpstreamPool::connectionDone(const std::string& pool_key) {
   auto it = busy_.find(pool_key);
@@ -257,12 +262,20 @@ std::shared_ptr<Http2ClientConnection> UpstreamPool::adoptHttp2(const std::strin
   return h2;
 }
 
-std::optional<UpstreamPool::Waiter> UpstreamPool::takeWaiter(const std::string& pool_key) {
+std::optional<UpstreamPool::Waiter> UpstreamPool::takeWaiter(const std::string& pool_key, bool for_http2) {
   auto it = waiting_.find(pool_key);
-  while (it != waiting_.end() && !it->second.empty()) {
-    Waiter waiter = std::move(it->second.front());
-    it->second.pop_front();
-    if (!waiter.alive.expired()) return waiter;
+  if (it == waiting_.end()) return std::nullopt;
+  auto& queue = it->second;
+  for (auto w = queue.begin(); w != queue.end();) {
+    if (w->alive.expired()) {
+      w = queue.erase(w);
+    } else if (for_http2 && w->tls && w->tls->isHttp1Only()) {
+      ++w;  // an upgrade: it waits for a connection of its own
+    } else {
+      Waiter waiter = std::move(*w);
+      queue.erase(w);
+      return waiter;
+    }
   }
   return std::nullopt;
 }
@@ -270,7 +283,7 @@ std::optional<UpstreamPool::Waiter> UpstreamPool::takeWaiter(const std::string& 
 void UpstreamPool::serveWaiters(const std::string& pool_key) {
   // Waiters first go to an HTTP/2 connection with room for more streams.
   while (auto h2 = usableHttp2(pool_key)) {
-    auto waiter = takeWaiter(pool_key);
+    auto waiter = takeWaiter(pool_key, /*for_http2=*/true);
     if (!waiter) break;
     Result result;
     result.endpoint = h2->endpoint();

@@ -93,7 +93,8 @@ class UpstreamPool {
   void connectionDone(const std::string& pool_key);  // one busy connection fewer
   void serveWaiters(const std::string& pool_key);
   // The first waiting request for this origin that is still wanted; gone ones are dropped.
-  std::optional<Waiter> takeWaiter(const std::string& pool_key);
+  // `for_http2`: for a stream of an HTTP/2 connection, which an upgrade must not take.
+  std::optional<Waiter> takeWaiter(const std::string& pool_key, bool for_http2 = false);
 
   boost::asio::io_context& io_;
   Options options_;

@@ -71,7 +71,7 @@ absl::Status Server::run() {
   boost::asio::signal_set signals(main_loop, SIGINT, SIGTERM);
   for (const auto& listener : config_->listeners) {
     if (auto status = checkAddressFree(listener); !status.ok()) return status;
-    if (!listener.address.address().is_loopback()) {
+    if (listener.allow_open_proxy) {
       log::warn("listener '", listener.name, "' on ", listener.address_text,
                 " accepts every client that can reach it (allow_open_proxy: true)");
     }

@@ -80,6 +80,7 @@ TEST(ServerConfigTest, NonLoopbackListenerNeedsAllowOpenProxy) {
   EXPECT_FALSE(config("192.0.2.10:3128", "").ok());
   EXPECT_TRUE(config("0.0.0.0:3128", "    allow_open_proxy: true\n").ok());
   EXPECT_TRUE(config("127.0.0.2:3128", "").ok());  // all of 127/8 is loopback
+  EXPECT_TRUE(config("\"[::ffff:127.0.0.1]:3128\"", "").ok());
   EXPECT_TRUE(config("\"[::1]:3128\"", "").ok());
 }
 

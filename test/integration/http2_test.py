@@ -682,6 +682,31 @@ class Http2StreamsTest(Http2Base):
         finally:
             stop_and_check(proxy)
 
+    def test_streams_the_client_reads_go_on_while_others_are_stalled(self):
+        # Over the connection's budget only streams holding bytes pause: a stream the client
+        # reads (its own window opened) still completes on the same connection, while 60
+        # others wait at window 0.
+        proxy = self.start_proxy()
+        try:
+            s = socket.create_connection(("127.0.0.1", proxy.h2c_port), timeout=10)
+            c = H2Client(s, self.plain_origin.authority, scheme="http", window=0)
+            for i in range(60):
+                c.request("/bytes?n=%d&stalled=%d" % (8 * MIB, i))
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:  # the budget fills up
+                try:
+                    c.pump_once(time.monotonic() + 0.2)
+                except socket.timeout:
+                    pass
+            sid = c.request("/bytes?n=%d&read=1" % MIB)
+            c.conn.increment_flow_control_window(2 * MIB, stream_id=sid)
+            c.flush()
+            r = c.wait([sid], timeout=20)[0]
+            self.assertEqual((r["status"], len(r["body"])), (200, MIB))
+            c.close()
+        finally:
+            stop_and_check(proxy)
+
     def h2c_client_for(self, proxy):
         s = socket.create_connection(("127.0.0.1", proxy.h2c_port), timeout=10)
         return H2Client(s, self.plain_origin.authority, scheme="http")

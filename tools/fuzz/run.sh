@@ -4,8 +4,8 @@
 # Targets: http1_request, http1_response (one binary, the first byte picks the type; separate
 # corpora), client_hello. The seeds in tools/fuzz/corpus/TARGET are read; what the run finds
 # goes to $FUZZ_OUT/corpus-TARGET (default /tmp/interpose-fuzz), so the repository keeps a
-# small corpus. A crash stops the run and leaves crash-* in the current directory: keep it as
-# a seed, fix the bug.
+# small corpus. A crash stops the run and leaves crash-* in $FUZZ_OUT: keep it as a seed, fix
+# the bug.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${1:?usage: tools/fuzz/run.sh TARGET SECONDS}
@@ -16,18 +16,15 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 case "$target" in
   http1_request | http1_response)
     binary=$out/http1_parser_fuzz
-    if [ ! -x "$binary" ] || [ tools/fuzz/http1_parser_fuzz.cc -nt "$binary" ] || [ source/http/http1/parser.cc -nt "$binary" ]; then
-      for c in api http llhttp; do clang -c -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
-        -I/usr/share/include/llhttp "/usr/share/llhttp/$c.c" -o "$out/llhttp_$c.o"; done
-      clang++ "${flags[@]}" tools/fuzz/http1_parser_fuzz.cc source/http/http1/parser.cc api/interpose/header_map.cc \
-        "$out"/llhttp_*.o -o "$binary"
-    fi
+    # Built every time (20-30 s): a binary from older sources would fuzz the wrong code.
+    for c in api http llhttp; do clang -c -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+      -I/usr/share/include/llhttp "/usr/share/llhttp/$c.c" -o "$out/llhttp_$c.o"; done
+    clang++ "${flags[@]}" tools/fuzz/http1_parser_fuzz.cc source/http/http1/parser.cc api/interpose/header_map.cc \
+      "$out"/llhttp_*.o -o "$binary"
     ;;
   client_hello)
     binary=$out/client_hello_fuzz
-    if [ ! -x "$binary" ] || [ tools/fuzz/client_hello_fuzz.cc -nt "$binary" ] || [ source/network/client_hello.cc -nt "$binary" ]; then
-      clang++ "${flags[@]}" tools/fuzz/client_hello_fuzz.cc source/network/client_hello.cc -o "$binary"
-    fi
+    clang++ "${flags[@]}" tools/fuzz/client_hello_fuzz.cc source/network/client_hello.cc -o "$binary"
     ;;
   *) echo "unknown target '$target' (http1_request, http1_response, client_hello)" >&2; exit 2 ;;
 esac
@@ -36,4 +33,4 @@ corpus=$out/corpus-$target
 mkdir -p "$corpus"
 dict=()
 [ -f "tools/fuzz/$target.dict" ] && dict=(-dict="tools/fuzz/$target.dict")
-exec "$binary" "${dict[@]}" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 "$corpus" "$seeds"
+exec "$binary" "${dict[@]}" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$out/" "$corpus" "$seeds"

@@ -98,7 +98,9 @@ void Router::onPoolResult(http::UpstreamPool::Result result) {
     return;
   }
   if (result.h2 && upgrade_) {
-    connect();  // a queued upgrade handed an HTTP/2 connection: it needs one of its own
+    // (The pool gives queued upgrades no HTTP/2 connection; an h2 answer to our own connect
+    // cannot happen either, as only http/1.1 was offered.)
+    upstreamFailed(502, "upstream offered only HTTP/2 for an upgrade", response_flags::kUpstreamProtocolError);
     return;
   }
   if (result.h2) {

@@ -61,7 +61,6 @@ class Http2ConnectionManager::Stream : public StreamCodec {
     core_ = std::make_unique<ActiveStream>(*this, parent_.callbacks_->worker(), parent_.callbacks_->connectionInfo(),
                                            *parent_.config_, "HTTP/2");
     if (parent_.above_high_watermark_) core_->onAboveWriteBufferHighWatermark();
-    if (parent_.over_budget_) core_->onAboveWriteBufferHighWatermark();
     HeaderMap& h = *request_;
     // :authority may be left out when a Host field names the origin (RFC 9113 8.3.1).
     if (h.authority().empty() && h.has("host")) h.add(":authority", std::string(h.getOr("host")));
@@ -131,8 +130,10 @@ class Http2ConnectionManager::Stream : public StreamCodec {
     parent_.flush();
   }
   void encodeData(Buffer& data, bool end_stream) override {
-    parent_.holdBuffered(data.size());
+    size_t bytes = data.size();
     body_.move(data);
+    parent_.holdBuffered(bytes);
+    if (parent_.over_budget_) budgetPause(true);
     response_end_ = response_end_ || end_stream;
     if (!above_ && body_.size() > bufferLimit()) {
       above_ = true;
@@ -171,6 +172,14 @@ class Http2ConnectionManager::Stream : public StreamCodec {
     nghttp2_submit_headers(parent_.session_, NGHTTP2_FLAG_NONE, id_, nullptr, &nv, 1, nullptr);
   }
 
+  // Over the connection's budget, a stream that holds bytes pauses its producer (one that
+  // holds none goes on: it costs nothing, and may be what the client is waiting for).
+  void budgetPause(bool pause) {
+    if (!core_ || pause == budget_paused_ || (pause && body_.empty())) return;
+    budget_paused_ = pause;
+    pause ? core_->onAboveWriteBufferHighWatermark() : core_->onBelowWriteBufferLowWatermark();
+  }
+
   // The connection's write buffer crossed a watermark: every stream's producer hears it.
   void connectionWatermark(bool above) {
     if (!core_) return;  // not started: start() looks at the connection's state
@@ -186,6 +195,9 @@ class Http2ConnectionManager::Stream : public StreamCodec {
       std::memcpy(buf, self->body_.data(), n);
       self->body_.drain(n);
       self->parent_.releaseBuffered(n);
+      // Drained by a client that reads it: it holds nothing now, so it may go on even while
+      // the connection is over budget (streams whose clients do not read stay paused).
+      if (self->body_.empty()) self->budgetPause(false);
       if (self->above_ && self->body_.size() <= self->bufferLimit() / 2) {
         self->above_ = false;
         self->core_->onBelowWriteBufferLowWatermark();
@@ -216,6 +228,7 @@ class Http2ConnectionManager::Stream : public StreamCodec {
   bool response_end_ = false;
   bool response_complete_ = false;
   bool above_ = false;
+  bool budget_paused_ = false;
   int read_disabled_ = 0;
   size_t unconsumed_ = 0;
 };
@@ -463,15 +476,15 @@ void Http2ConnectionManager::onEvent(ConnectionEvent event) {
 void Http2ConnectionManager::holdBuffered(size_t bytes) {
   buffered_ += bytes;
   if (over_budget_ || buffered_ <= kConnectionBudgetInBufferLimits * callbacks_->bufferLimit()) return;
-  over_budget_ = true;  // every stream's producer pauses, as for a full connection buffer
-  for (auto& [id, s] : streams_) s->connectionWatermark(true);
+  over_budget_ = true;  // every stream that holds bytes pauses its producer
+  for (auto& [id, s] : streams_) s->budgetPause(true);
 }
 
 void Http2ConnectionManager::releaseBuffered(size_t bytes) {
   buffered_ -= std::min(buffered_, bytes);
   if (!over_budget_ || buffered_ > kConnectionBudgetInBufferLimits * callbacks_->bufferLimit() / 2) return;
   over_budget_ = false;
-  for (auto& [id, s] : streams_) s->connectionWatermark(false);
+  for (auto& [id, s] : streams_) s->budgetPause(false);
 }
 
 void Http2ConnectionManager::onAboveWriteBufferHighWatermark() {
