@@ -2,21 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
 #include <string>
+
+#include "test/http/fake_filter_callbacks.h"
 
 namespace interpose {
 namespace {
 
-class TestWorker : public Worker {
- public:
-  boost::asio::io_context& ioContext() override { return io_; }
-  uint32_t index() const override { return 0; }
-  bool draining() const override { return false; }
-
- private:
-  boost::asio::io_context io_;
-};
+using TestWorker = testing::FakeWorker;
 
 // Slots of different types never share storage (they once did: one counter per type).
 TEST(WorkerSlotTest, EverySlotIsItsOwnWhateverItsType) {

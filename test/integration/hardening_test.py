@@ -13,15 +13,8 @@ import unittest
 import harness
 
 
-def regex_routes_config(origin_port):
-    def config(port):
-        return """listeners:
-  - name: proxy
-    address: 127.0.0.1:%d
-    filter_chains:
-      - filters:
-          - name: http_connection_manager
-            config:
+# Routes whose regexes std::regex could not survive on long input.
+REGEX_ROUTES = """
               max_request_headers: 1MiB
               route_config:
                 virtual_hosts:
@@ -38,26 +31,15 @@ def regex_routes_config(origin_port):
                         match: { prefix: /ua, headers: [ { name: user-agent, regex: "(a|aa)+$" } ] }
               http_filters:
                 - name: router
-""" % port
-    return config
+"""
 
 
-class RegexRouteTest(unittest.TestCase):
+class RegexRouteTest(harness.ProxyTestCase):
     """std::regex recursed once per character: one request with a 40,000-digit path under
     the README's own route regex killed the process (SIGSEGV), and "/(a+)+$" cost seconds
     of CPU per request. On RE2 each match is one linear pass."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.origin = harness.OriginProcess()
-        cls.proxy = harness.Proxy(concurrency=1, config=regex_routes_config(cls.origin.port))
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            harness.stop_and_check(cls.proxy)
-        finally:
-            cls.origin.stop()
+    proxy_kwargs = {"concurrency": 1, "config": lambda port: harness.http_listener_config(port, REGEX_ROUTES)}
 
     def get(self, path, headers=()):
         extra = "".join("%s: %s\r\n" % h for h in headers)

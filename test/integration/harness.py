@@ -362,6 +362,19 @@ def proxy_config(port, access_log=None, max_request_headers="64KiB",
     return "\n".join(lines) + "\n"
 
 
+def http_listener_config(port, hcm_config="{}"):
+    """One loopback listener with one http_connection_manager whose config is the YAML text
+    hcm_config (a flow map, or a block already indented by 14 spaces after a newline)."""
+    return """listeners:
+  - name: proxy
+    address: 127.0.0.1:%d
+    filter_chains:
+      - filters:
+          - name: http_connection_manager
+            config: %s
+""" % (port, hcm_config.rstrip("\n"))
+
+
 def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, access_log=None,
                      passthrough_names=("pinned.localhost", "*.pinned.test"), learned_chain=True,
                      remember_rejections="1h", cache_capacity=10000, generate_if_missing=True,

@@ -6,36 +6,14 @@ never forwarded, cookies joined, Expect: 100-continue answered and 417 for the r
 
 import json
 import subprocess
-import unittest
 
 import harness
 
 VIA = "interpose-test"
 
 
-def config(port):
-    return """listeners:
-  - name: proxy
-    address: 127.0.0.1:%d
-    filter_chains:
-      - filters:
-          - name: http_connection_manager
-            config: { via: %s }
-""" % (port, VIA)
-
-
-class StreamPoliciesTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.origin = harness.OriginProcess()
-        cls.proxy = harness.Proxy(config=config)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            harness.stop_and_check(cls.proxy)
-        finally:
-            cls.origin.stop()
+class StreamPoliciesTest(harness.ProxyTestCase):
+    proxy_kwargs = {"config": lambda port: harness.http_listener_config(port, "{ via: %s }" % VIA)}
 
     def curl(self, protocol, path, *args):
         """(status, response headers as lower-case pairs, body) through the proxy."""

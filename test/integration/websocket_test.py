@@ -100,19 +100,13 @@ def handshake(key):
 
 def config(idle="1h", via=None):
     def make(port):
-        return """listeners:
-  - name: proxy
-    address: 127.0.0.1:%d
-    filter_chains:
-      - filters:
-          - name: http_connection_manager
-            config:
+        return harness.http_listener_config(port, """
               websocket: { idle_timeout: %s }%s
               http_filters:
                 - name: access_log
                   config: { path: %s, format: json }
                 - name: router
-""" % (port, idle, "\n              via: %s" % via if via else "", make.log)
+""" % (idle, "\n              via: %s" % via if via else "", make.log))
     make.log = os.path.join(harness.tmpdir("ws"), "access.log")
     return make
 

@@ -55,13 +55,15 @@ void ActiveStream::decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_st
   if (h.authority().empty() && h.has("host")) h.add(":authority", std::string(h.getOr("host")));
   h.remove("host");
   // Several cookie fields become one, as HTTP/1.1 origins expect (RFC 9113 8.2.3).
-  std::string cookies;
   int cookie_fields = 0;
-  for (const auto& [name, value] : h) {
-    if (name != "cookie") continue;
-    cookies += (cookie_fields++ ? "; " : "") + value;
+  for (const auto& [name, value] : h) cookie_fields += name == "cookie";
+  if (cookie_fields > 1) {  // (rare: joined only then, nothing built for one field)
+    std::string cookies;
+    for (const auto& [name, value] : h) {
+      if (name == "cookie") cookies += (cookies.empty() ? "" : "; ") + value;
+    }
+    h.set("cookie", cookies);
   }
-  if (cookie_fields > 1) h.set("cookie", cookies);
   if (upgrade) upgrade_ = upgradeType(h, config_);  // only the allowed token goes on
   Expectation expect = expectation(h);
   if (expect == Expectation::Unsupported) {

@@ -224,7 +224,6 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
   if (ActiveStream::expectation(*headers) == ActiveStream::Expectation::Unsupported) {
     return abort(417, "unsupported expectation");
   }
-  headers->remove("host");  // the authority is the target's, or the Host field's (above)
   if (connect_request_) {
     headers->addPseudoHeaders({{":method", head.method}, {":scheme", target.scheme}, {":authority", target.authority}});
   } else {
