@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -62,6 +63,13 @@ class NetworkFilterCallbacks {
     virtual ~InnerConnection() = default;
     virtual void onData(Buffer& data, bool end_stream) = 0;
     virtual void onEvent(ConnectionEvent event) = 0;
+    // The chain that took it; nullopt while a tls_inspector still waits for its first bytes.
+    virtual std::optional<TunnelChoice> choice() const = 0;
+    // Bytes that went through it from the client and towards the client.
+    virtual uint64_t bytesFromClient() const = 0;
+    virtual uint64_t bytesToClient() const = 0;
+    // Why its chain closed it, when a filter said (e.g. "client refused our certificate").
+    virtual const std::string& closeDetails() const = 0;
   };
   class InnerConnectionCallbacks {
    public:
@@ -71,6 +79,9 @@ class NetworkFilterCallbacks {
   };
   virtual std::unique_ptr<InnerConnection> startInnerConnection(ConnectionInfo info,
                                                                 InnerConnectionCallbacks& callbacks) = 0;
+  // The chain an inner connection with `info` would be given now, without starting it (a
+  // listener's tls_inspector may still pick another once it sees the client's bytes).
+  virtual std::optional<TunnelChoice> previewInnerConnection(ConnectionInfo info) const = 0;
 };
 
 class NetworkFilter {
@@ -100,6 +111,9 @@ class NetworkFilterFactory {
   // Parses and validates `config` (throwing ConfigError), returning the per-connection maker.
   // `context`: the server's shared parts (cert providers, worker slots, shared state).
   virtual NetworkFilterFactoryCb create(const ConfigNode& config, FactoryContext& context) const = 0;
+  // True for a filter that terminates the client's TLS (tls_intercept): a tunnel whose chain
+  // has one is intercepted, else its bytes pass through as they are.
+  virtual bool terminatesTls() const { return false; }
 };
 
 }  // namespace interpose

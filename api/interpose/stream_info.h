@@ -31,6 +31,14 @@ struct ConnectionInfo {
   std::vector<std::string> client_alpn;  // the protocols the client offered
 };
 
+// Which filter chain took a CONNECT tunnel's inner connection: for the access log (was
+// this host intercepted or passed through, and why) and for filters that act on CONNECT.
+struct TunnelChoice {
+  std::string chain;         // the chain's name
+  bool intercepted = false;  // its filters terminate TLS (tls_intercept); else bytes pass through
+  std::string reason;        // the match conditions that chose it, e.g. "server_names=*.bank.example"
+};
+
 // Response flags, Envoy-style short codes for %RESPONSE_FLAGS%.
 namespace response_flags {
 inline constexpr uint32_t kNone = 0;
@@ -69,6 +77,8 @@ struct StreamInfo {
   std::string error;            // why the stream failed, empty on success (e.g. "connection refused")
   uint64_t bytes_received = 0;  // request body bytes from the client
   uint64_t bytes_sent = 0;      // response body bytes to the client
+  // A CONNECT: the chain its tunnel goes (or, before the tunnel is up, would go) to.
+  std::optional<TunnelChoice> tunnel;
 
   // The request and response as the client saw them (after filters).
   const HeaderMap* request_headers = nullptr;

@@ -68,6 +68,7 @@ network::FilterChain parseChain(const ConfigNode& node, FactoryContext& context)
                                     "'; known: ", str::join(NetworkFilterRegistry::get().names(), ", ")));
     }
     chain.filter_factories.push_back(factory->create(f.child("config"), context));
+    chain.terminates_tls = chain.terminates_tls || factory->terminatesTls();
   }
   return chain;
 }
@@ -117,6 +118,9 @@ ListenerConfig parseListener(const ConfigNode& node, FactoryContext& context) {
   if (chains.empty()) node.child("filter_chains").fail("expected at least one filter chain");
   for (const auto& chain : chains) {
     listener.filter_chains.push_back(parseChain(chain, context));
+    if (listener.filter_chains.back().name.empty()) {
+      listener.filter_chains.back().name = str::cat("filter_chains[", listener.filter_chains.size() - 1, "]");
+    }
     const auto& match = listener.filter_chains.back().match;
     if (!listener.inspect_tls && (match.transport_protocol || !match.application_protocols.empty())) {
       chain.child("match").fail(

@@ -43,6 +43,7 @@ constexpr CommandSpec kCommands[] = {
     {"LISTENER_NAME", Command::Kind::kListenerName, Argument::kNone},
     {"REQUESTED_SERVER_NAME", Command::Kind::kRequestedServerName, Argument::kNone},
     {"ROUTE_NAME", Command::Kind::kRouteName, Argument::kNone},
+    {"TUNNEL", Command::Kind::kTunnel, Argument::kNone},
 };
 
 struct FlagCode {
@@ -296,6 +297,13 @@ bool Command::evaluateUntruncated(const StreamInfo& info, std::string& out) cons
       return connection != nullptr && appendNonEmpty(connection->server_name, out);
     case Kind::kRouteName:
       return appendNonEmpty(info.route_name, out);
+    case Kind::kTunnel:
+      // "intercepted:CHAIN" or "passthrough:CHAIN(WHY)": what became of a CONNECT, and why.
+      if (!info.tunnel) return false;
+      out.append(info.tunnel->intercepted ? "intercepted:" : "passthrough:");
+      out.append(info.tunnel->chain);
+      if (!info.tunnel->reason.empty()) out.append(str::cat("(", info.tunnel->reason, ")"));
+      return true;
   }
   return false;
 }

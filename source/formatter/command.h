@@ -49,6 +49,7 @@ class Command {
     kListenerName,
     kRequestedServerName,
     kRouteName,
+    kTunnel,
   };
   Kind kind() const { return kind_; }
 

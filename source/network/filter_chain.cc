@@ -128,6 +128,23 @@ bool FilterChainMatch::matches(const ConnectionInfo& info, const boost::asio::ip
   return true;
 }
 
+std::string FilterChainMatch::describe(const ConnectionInfo& info) const {
+  std::vector<std::string> parts;
+  if (destination_port) parts.push_back(str::cat("destination_port=", *destination_port));
+  if (interception_rejected)
+    parts.push_back(*interception_rejected ? "interception_rejected" : "!interception_rejected");
+  for (const auto& pattern : server_names) {
+    if (serverNameMatches(pattern, info.server_name) || (!info.sni.empty() && serverNameMatches(pattern, info.sni))) {
+      parts.push_back(str::cat("server_names=", pattern));
+      break;
+    }
+  }
+  if (transport_protocol) parts.push_back(str::cat("transport_protocol=", *transport_protocol));
+  if (!application_protocols.empty()) parts.push_back("application_protocols");
+  if (!source_cidrs.empty()) parts.push_back("source_cidrs");
+  return str::join(parts, ",");
+}
+
 const FilterChain* selectFilterChain(const std::vector<FilterChain>& chains, const ConnectionInfo& info,
                                      const boost::asio::ip::address& source) {
   for (const auto& chain : chains) {

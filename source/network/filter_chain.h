@@ -42,12 +42,21 @@ struct FilterChainMatch {
   std::vector<std::string> application_protocols;
 
   bool matches(const ConnectionInfo& info, const boost::asio::ip::address& source) const;
+  // The conditions this match sets, with what the connection met them with, for logs:
+  // e.g. "server_names=*.bank.example", "interception_rejected"; empty when it sets none
+  // but `tunneled`.
+  std::string describe(const ConnectionInfo& info) const;
 };
 
 struct FilterChain {
-  std::string name;
+  std::string name;  // as configured, else "filter_chains[N]"
   FilterChainMatch match;
   std::vector<NetworkFilterFactoryCb> filter_factories;
+  bool terminates_tls = false;  // one of its filters does (see NetworkFilterFactory)
+
+  TunnelChoice choice(const ConnectionInfo& info) const {
+    return TunnelChoice{name, terminates_tls, match.describe(info)};
+  }
 };
 
 // The first chain, in config order, whose match fits; nullptr when none does.

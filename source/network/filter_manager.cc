@@ -31,6 +31,12 @@ class FilterManager::ActiveFilter : public NetworkFilterCallbacks {
   uint32_t bufferLimit() const override { return parent_.transport_.bufferLimit(); }
   std::unique_ptr<InnerConnection> startInnerConnection(ConnectionInfo info,
                                                         InnerConnectionCallbacks& callbacks) override;
+  std::optional<TunnelChoice> previewInnerConnection(ConnectionInfo info) const override {
+    parent_.completeInnerInfo(info);
+    const FilterChain* chain = parent_.selector_(info);
+    if (!chain) return std::nullopt;
+    return chain->choice(info);
+  }
 
  private:
   FilterManager& parent_;
@@ -53,12 +59,26 @@ class FilterManager::Inner : public NetworkFilterCallbacks::InnerConnection, pub
       callbacks_.onInnerConnectionReady();
     });
   }
-  void onData(Buffer& data, bool end_stream) override { manager_.onRead(data, end_stream); }
+  void onData(Buffer& data, bool end_stream) override {
+    from_client_ += data.size();
+    manager_.onRead(data, end_stream);
+  }
   void onEvent(ConnectionEvent event) override { manager_.onEvent(event); }
+  std::optional<TunnelChoice> choice() const override {
+    if (!manager_.chain()) return std::nullopt;
+    return manager_.chain()->choice(manager_.info());
+  }
+  uint64_t bytesFromClient() const override { return from_client_; }
+  uint64_t bytesToClient() const override { return to_client_; }
 
-  void write(Buffer& data, bool end_stream) override { outer_.write(data, end_stream); }
+  void write(Buffer& data, bool end_stream) override {
+    to_client_ += data.size();
+    outer_.write(data, end_stream);
+  }
+  const std::string& closeDetails() const override { return close_details_; }
   void close(CloseType type, std::string_view details) override {
     if (ready_) {
+      if (close_details_.empty()) close_details_ = details;
       outer_.close(type, details);
     } else if (!failed_) {
       // It never got going (e.g. the destination is unreachable): the enclosing filter
@@ -77,16 +97,15 @@ class FilterManager::Inner : public NetworkFilterCallbacks::InnerConnection, pub
   NetworkFilterCallbacks::InnerConnectionCallbacks& callbacks_;
   bool ready_ = false;
   bool failed_ = false;
+  uint64_t from_client_ = 0;
+  uint64_t to_client_ = 0;
+  std::string close_details_;
   FilterManager manager_;
 };
 
 std::unique_ptr<NetworkFilterCallbacks::InnerConnection> FilterManager::ActiveFilter::startInnerConnection(
     ConnectionInfo info, InnerConnectionCallbacks& callbacks) {
-  info.tunneled = true;
-  info.id = parent_.info_.id;
-  info.remote_address = parent_.info_.remote_address;
-  info.local_address = parent_.info_.local_address;
-  info.listener_name = parent_.info_.listener_name;
+  parent_.completeInnerInfo(info);
   auto inner = std::make_unique<Inner>(*this, callbacks, parent_.worker_, std::move(info), parent_.selector_,
                                        parent_.inspect_tls_);
   if (!inner->start()) return nullptr;
@@ -103,6 +122,14 @@ FilterManager::FilterManager(Transport& transport, Worker& worker, ConnectionInf
 
 FilterManager::~FilterManager() = default;
 
+void FilterManager::completeInnerInfo(ConnectionInfo& inner) const {
+  inner.tunneled = true;
+  inner.id = info_.id;
+  inner.remote_address = info_.remote_address;
+  inner.local_address = info_.local_address;
+  inner.listener_name = info_.listener_name;
+}
+
 bool FilterManager::initialize(std::function<void()> on_ready) {
   on_ready_ = std::move(on_ready);
   if (inspect_tls_) {
@@ -117,6 +144,7 @@ bool FilterManager::initialize(std::function<void()> on_ready) {
 }
 
 bool FilterManager::start(const FilterChain& chain) {
+  chain_ = &chain;
   for (const auto& factory : chain.filter_factories) {
     filters_.push_back(std::make_unique<ActiveFilter>(*this, filters_.size(), factory()));
   }

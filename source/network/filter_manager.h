@@ -44,6 +44,8 @@ class FilterManager {
   void onRead(Buffer& data, bool end_stream);
   void onEvent(ConnectionEvent event);
   const ConnectionInfo& info() const { return info_; }
+  // The chain running this connection; null until one is picked.
+  const FilterChain* chain() const { return chain_; }
 
  private:
   class ActiveFilter;
@@ -53,6 +55,8 @@ class FilterManager {
   void injectFrom(size_t index, Buffer& data, bool end_stream);
   void continueFrom(size_t index);
   bool start(const FilterChain& chain);
+  // What an inner connection inherits from this one.
+  void completeInnerInfo(ConnectionInfo& inner) const;
   void inspect();
 
   Transport& transport_;
@@ -61,6 +65,7 @@ class FilterManager {
   ChainSelector selector_;
   bool inspect_tls_;
   bool inspecting_ = false;
+  const FilterChain* chain_ = nullptr;
   std::vector<std::unique_ptr<ActiveFilter>> filters_;
   Buffer pending_;
   bool pending_end_ = false;

@@ -240,6 +240,17 @@ TEST(FormatStringTest, RouteName) {
   EXPECT_EQ(json("%ROUTE_NAME%", s.info), "null");
 }
 
+TEST(FormatStringTest, Tunnel) {
+  SampleStream s;
+  EXPECT_EQ(text("%TUNNEL%", s.info), "-");  // not a CONNECT, or refused before a tunnel
+  EXPECT_EQ(json("%TUNNEL%", s.info), "null");
+  s.info.tunnel = TunnelChoice{"intercept", true, ""};
+  EXPECT_EQ(text("%TUNNEL%", s.info), "intercepted:intercept");
+  s.info.tunnel = TunnelChoice{"banks", false, "server_names=*.bank.example"};
+  EXPECT_EQ(text("%TUNNEL%", s.info), "passthrough:banks(server_names=*.bank.example)");
+  EXPECT_EQ(json("%TUNNEL%", s.info), "\"passthrough:banks(server_names=*.bank.example)\"");
+}
+
 TEST(FormatStringTest, RawKeepsBytesAndLeavesUnknownValuesEmpty) {
   SampleStream s;
   s.request.add("x-v", "a \"b\" caf\xc3\xa9");

@@ -60,6 +60,7 @@ class FakeNetworkCallbacks : public NetworkFilterCallbacks {
   std::unique_ptr<InnerConnection> startInnerConnection(ConnectionInfo, InnerConnectionCallbacks&) override {
     return nullptr;
   }
+  std::optional<TunnelChoice> previewInnerConnection(ConnectionInfo) const override { return std::nullopt; }
 
   // Everything written since the last call.
   std::string takeWritten() { return std::exchange(written, {}); }

@@ -380,14 +380,17 @@ def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, acces
                      remember_rejections="1h", cache_capacity=10000, generate_if_missing=True,
                      handshake_timeout=None, connect_timeout="2s", response_timeout="5s",
                      drain_timeout="2s", client_cert=None, client_key=None, alpn=None,
-                     session_cache_size=None):
+                     session_cache_size=None, outer_access_log=None, blocked_hosts=()):
     """A config that intercepts TLS in CONNECT tunnels with the `ca` cert provider:
     chains 'passthrough' (passthrough_names, tcp_proxy), 'learned' (hosts whose clients
     rejected our certificate, tcp_proxy), 'intercept' (tls_intercept + HTTP with an
     access log and a router whose upstream TLS trusts upstream_ca, or the system store
     when None; verify=False turns verification off), then plain HTTP proxying.
     alpn: protocols tls_intercept offers (e.g. ("h2", "http/1.1")); None keeps its default.
-    session_cache_size: the router's upstream_tls.session_cache_size (None: its default)."""
+    session_cache_size: the router's upstream_tls.session_cache_size (None: its default).
+    outer_access_log: a default-format text access log for the plain HTTP chain (where the
+    CONNECT requests are logged). blocked_hosts: both HTTP chains answer these hosts with a
+    local 403 whose body is "blocked by interpose"."""
     q = json.dumps        # YAML accepts JSON strings: paths with odd bytes stay intact
     lines = [
         "drain_timeout: %s" % drain_timeout,
@@ -445,17 +448,35 @@ def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, acces
     if access_log:
         lines.append("                - { name: access_log, config: { path: %s, format: json } }"
                      % q(access_log))
-    lines += [
+    block_filter, block_routes = [], []
+    if blocked_hosts:
+        block_filter = ["                - name: local_reply"]
+        block_routes = [
+            "              route_config:",
+            "                virtual_hosts:",
+            "                  - name: blocked",
+            "                    domains: [%s]" % ", ".join(q(h) for h in blocked_hosts),
+            "                    routes:",
+            "                      - per_filter_config:",
+            "                          local_reply: { status: 403, body: \"blocked by interpose\\n\" }",
+            "                  - { name: rest, domains: [\"*\"], routes: [ {} ] }",
+        ]
+    lines += block_filter + [
         "                - name: router",
         "                  config: { %s }" % ", ".join(router),
+    ] + block_routes + [
         "      - filters:",
         "          - name: http_connection_manager",
         "            config:",
         "              http_filters:",
+    ]
+    if outer_access_log:
+        lines.append("                - { name: access_log, config: { path: %s } }" % q(outer_access_log))
+    lines += block_filter + [
         "                - name: router",
         "                  config: { connect_timeout: %s, response_timeout: %s }"
         % (connect_timeout, response_timeout),
-    ]
+    ] + block_routes
     return "\n".join(lines) + "\n"
 
 

@@ -111,5 +111,32 @@ TEST(SelectFilterChainTest, NoMatchGivesNull) {
   EXPECT_EQ(selectFilterChain(chains, info, ip("127.0.0.1")), nullptr);
 }
 
+// What the access log shows as the reason a tunnel went to a chain.
+TEST(FilterChainMatchTest, DescribeNamesTheConditionsAndWhatMetThem) {
+  ConnectionInfo info;
+  info.server_name = "www.bank.example";
+  info.destination_port = 443;
+  info.tunneled = true;
+  FilterChainMatch tunnels;
+  tunnels.tunneled = true;
+  EXPECT_EQ(tunnels.describe(info), "");  // the catch-all of tunnels
+  FilterChainMatch banks;
+  banks.tunneled = true;
+  banks.server_names = {"*.shop.example", "*.bank.example"};
+  banks.destination_port = 443;
+  EXPECT_EQ(banks.describe(info), "destination_port=443,server_names=*.bank.example");
+  info.server_name = "10.0.0.1";
+  info.sni = "login.bank.example";  // read by a tls_inspector
+  EXPECT_EQ(banks.describe(info), "destination_port=443,server_names=*.bank.example");
+  FilterChainMatch learned;
+  learned.interception_rejected = true;
+  learned.source_cidrs = {*Cidr::parse("10.0.0.0/8")};
+  EXPECT_EQ(learned.describe(info), "interception_rejected,source_cidrs");
+  FilterChain chain{"banks", banks, {}, false};
+  TunnelChoice choice = chain.choice(info);
+  EXPECT_EQ(choice.chain, "banks");
+  EXPECT_FALSE(choice.intercepted);
+}
+
 }  // namespace
 }  // namespace interpose::network

@@ -22,6 +22,7 @@ const std::vector<std::pair<std::string, std::string>>& defaultJsonFormat() {
       {"x_forwarded_for", "%REQ(X-FORWARDED-FOR)%"},
       {"downstream_remote_address", "%DOWNSTREAM_REMOTE_ADDRESS%"},
       {"error", "%ERROR%"},
+      {"tunnel", "%TUNNEL%"},
   };
   return *fields;
 }

@@ -17,11 +17,12 @@ namespace interpose::access_log {
 using formatter::FormatString;
 
 // Envoy's default access log format, less the Envoy-specific fields, plus why a stream
-// failed (so a 502 says why: "upstream connect error: connection refused (...)").
+// failed (so a 502 says why: "upstream connect error: connection refused (...)") and, for a
+// CONNECT, which chain took its tunnel: "intercepted:CHAIN" or "passthrough:CHAIN(WHY)".
 inline constexpr std::string_view kDefaultTextFormat =
     "[%START_TIME%] \"%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% "
     "%BYTES_RECEIVED% %BYTES_SENT% %DURATION% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" "
-    "\"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\" \"%RESPONSE_CODE_DETAILS%\"\n";
+    "\"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\" \"%RESPONSE_CODE_DETAILS%\" %TUNNEL%\n";
 
 // The fields of `format: json` when no json_format is given, in output order.
 const std::vector<std::pair<std::string, std::string>>& defaultJsonFormat();

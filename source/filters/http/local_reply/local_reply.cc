@@ -10,10 +10,15 @@ const LocalReplyConfig& LocalReplyFilter::effectiveConfig() {
 FilterHeadersStatus LocalReplyFilter::decodeHeaders(HeaderMap& headers, bool) {
   const LocalReplyConfig& config = effectiveConfig();
   if (!config.replies) return FilterHeadersStatus::Continue;
-  // A 2xx answer to CONNECT would tell the client its tunnel is open when nothing is behind
-  // it. Such a CONNECT goes on; the requests inside the tunnel meet this filter again
-  // (when intercepted) and get the reply there. Blocking statuses apply to CONNECT as well.
-  if (headers.method() == "CONNECT" && config.status < 300) return FilterHeadersStatus::Continue;
+  if (headers.method() == "CONNECT") {
+    // A 2xx answer to CONNECT would tell the client its tunnel is open when nothing is
+    // behind it; and a 403 to CONNECT shows a browser (or curl) only a generic error, never
+    // the reply's body. So when the tunnel would be intercepted, it goes on, and the
+    // requests inside it meet the intercepting chain's routes and get the reply there.
+    // Passed-through tunnels can only be refused here.
+    const auto& tunnel = decoder_callbacks_->streamInfo().tunnel;
+    if (config.status < 300 || (tunnel && tunnel->intercepted)) return FilterHeadersStatus::Continue;
+  }
   decoder_callbacks_->sendLocalReply(config.status, config.body, config.headers, config.details);
   return FilterHeadersStatus::StopIteration;
 }

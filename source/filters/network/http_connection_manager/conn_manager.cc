@@ -234,6 +234,7 @@ int ConnectionManager::onHeaders(http1::MessageHead& head) {
   }
 
   startStream(client_http10_ ? "HTTP/1.0" : "HTTP/1.1");
+  if (connect_request_) previewTunnel(target.authority);
   stream_->decodeHeaders(std::move(headers), !has_body && !connect_request_ && upgrade_ == Upgrade::None,
                          upgrade_ == Upgrade::Requested);
   if (!has_body && !connect_request_) request_complete_ = true;
@@ -263,9 +264,21 @@ void ConnectionManager::onMessageComplete(std::unique_ptr<HeaderMap> trailers) {
   }
 }
 
+void ConnectionManager::previewTunnel(std::string_view authority) {
+  auto target = http::splitAuthority(authority, 0);
+  if (!target) return;
+  ConnectionInfo inner;
+  inner.server_name = target->first;
+  inner.destination_port = target->second;
+  stream_->info().tunnel = callbacks_->previewInnerConnection(std::move(inner));
+}
+
 void ConnectionManager::startTunnel() {
   request_complete_ = true;
-  if (!stream_ || stream_->responseStarted()) return;  // a filter answered (e.g. blocked)
+  if (!stream_) return;
+  // Until the tunnel is up, the log must not claim one; establishTunnel() sets it again.
+  stream_->info().tunnel.reset();
+  if (stream_->responseStarted()) return;  // a filter answered (e.g. blocked)
   const HeaderMap& request = *stream_->requestHeaders();
   auto target = http::splitAuthority(request.authority(), 0);
   ConnectionInfo info;
@@ -314,6 +327,8 @@ void ConnectionManager::onInnerConnectionFailed(std::string_view details) {
 }
 
 void ConnectionManager::establishTunnel() {
+  stream_->info().tunnel = tunnel_->choice();
+  if (!stream_->info().tunnel) previewTunnel(stream_->requestHeaders()->authority());  // still inspecting
   auto ok = std::make_unique<HeaderMap>();
   ok->add(":status", "200");
   stream_->encodeHeadersFromCodec(std::move(ok), false);
@@ -594,7 +609,16 @@ void ConnectionManager::onEvent(ConnectionEvent event) {
   if (upgrade_idle_timer_) upgrade_idle_timer_->disable();
   if (header_timer_) header_timer_->disable();
   if (idle_timer_) idle_timer_->disable();
-  if (tunnel_) tunnel_->onEvent(event);
+  if (tunnel_) {
+    tunnel_->onEvent(event);
+    if (stream_ && tunnel_state_ == Tunnel::Ready) {
+      // A tls_inspector picks the chain only once the client's first bytes came.
+      if (auto choice = tunnel_->choice()) stream_->info().tunnel = std::move(choice);
+      stream_->info().bytes_received = tunnel_->bytesFromClient();
+      stream_->info().bytes_sent = tunnel_->bytesToClient();
+      if (stream_->info().error.empty()) stream_->info().error = tunnel_->closeDetails();
+    }
+  }
   if (stream_ && !stream_->responseComplete() && tunnel_state_ != Tunnel::Ready && framing_ != Framing::Switched) {
     if (event == ConnectionEvent::RemoteClose) {
       stream_->info().response_flags |= response_flags::kDownstreamConnectionTermination;

@@ -64,6 +64,8 @@ class ConnectionManager : public NetworkFilter,
   void switchProtocols(HeaderMap& headers);     // a 101: the stream becomes a byte stream
   void onMessageParsed();                       // a request ended (llhttp paused after it)
   void touchUpgrade();                          // bytes moved: the upgrade idle clock restarts
+  // Tells the CONNECT's filters where its tunnel would go (StreamInfo::tunnel).
+  void previewTunnel(std::string_view authority);
   void startTunnel();
   void establishTunnel();
   void closeConnection(CloseType type);

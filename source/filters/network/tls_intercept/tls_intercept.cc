@@ -208,7 +208,9 @@ void TlsIntercept::fail(std::string_view why) {
     log::debug("tls_intercept: connection ", info.id, ": ", why, alert.empty() ? "" : " (TLS alert: ", alert,
                alert.empty() ? "" : ")");
   }
-  callbacks_->close(CloseType::FlushWrite, why);
+  // For the CONNECT's access log line.
+  callbacks_->close(CloseType::FlushWrite,
+                    rejected ? str::cat("the client refused our certificate (TLS alert: ", alert, ")") : why);
 }
 
 void TlsIntercept::onEvent(ConnectionEvent event) {
@@ -219,6 +221,7 @@ void TlsIntercept::onEvent(ConnectionEvent event) {
 class TlsInterceptFactory : public NetworkFilterFactory {
  public:
   std::string name() const override { return "tls_intercept"; }
+  bool terminatesTls() const override { return true; }
   NetworkFilterFactoryCb create(const ConfigNode& config, FactoryContext& context) const override {
     std::shared_ptr<const TlsInterceptConfig> parsed = parseTlsInterceptConfig(config, context);
     return [parsed] { return std::make_unique<TlsIntercept>(parsed); };
