@@ -75,7 +75,8 @@ class NetworkFilterCallbacks {
    public:
     virtual ~InnerConnectionCallbacks() = default;
     virtual void onInnerConnectionReady() = 0;
-    virtual void onInnerConnectionFailed(std::string_view details) = 0;
+    // `inner`: its refusal_status/refusal_flag say when a filter refused the destination.
+    virtual void onInnerConnectionFailed(std::string_view details, const ConnectionInfo& inner) = 0;
   };
   virtual std::unique_ptr<InnerConnection> startInnerConnection(ConnectionInfo info,
                                                                 InnerConnectionCallbacks& callbacks) = 0;

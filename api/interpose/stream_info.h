@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "api/interpose/destination_policy.h"
 #include "api/interpose/header_map.h"
 
 namespace interpose {
@@ -29,6 +31,13 @@ struct ConnectionInfo {
   // Set by the listener's tls_inspector before chain selection.
   std::string transport;                 // "tls" or "raw"; empty when not inspected
   std::vector<std::string> client_alpn;  // the protocols the client offered
+  // The listener's destination_policy; null when it has none (everything is allowed).
+  std::shared_ptr<const DestinationPolicy> destination_policy;
+  // Set by a filter that refuses this (inner) connection's destination before connecting
+  // (tcp_proxy: destination policy, loop guard): what the CONNECT is answered instead of
+  // 502, with its response flag.
+  int refusal_status = 0;
+  uint32_t refusal_flag = 0;
 };
 
 // Which filter chain took a CONNECT tunnel's inner connection: for the access log (was
@@ -55,6 +64,7 @@ inline constexpr uint32_t kRateLimited = 1 << 9;                      // RL
 inline constexpr uint32_t kUpstreamOverflow = 1 << 10;                // UO
 inline constexpr uint32_t kRequestHeaderTimeout = 1 << 11;            // RHT
 inline constexpr uint32_t kLoopDetected = 1 << 12;                    // LD (destination is the proxy itself)
+inline constexpr uint32_t kDestinationDenied = 1 << 13;               // DD (destination_policy refused it)
 }  // namespace response_flags
 
 // Everything known about one HTTP stream: what filters and access logs read at the end.

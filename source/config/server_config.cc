@@ -11,6 +11,7 @@
 #include "source/config/factory_context.h"
 #include "source/config/yaml_document.h"
 #include "source/http/request_target.h"
+#include "source/network/destination_policy.h"
 #include "source/network/rejection_memory.h"
 #include "source/tls/ca_provider.h"
 
@@ -82,7 +83,8 @@ bool isLoopback(const boost::asio::ip::address& ip) {
 }
 
 ListenerConfig parseListener(const ConfigNode& node, FactoryContext& context) {
-  node.expectMap({"name", "address", "allow_open_proxy", "buffer_limit", "listener_filters", "filter_chains"});
+  node.expectMap({"name", "address", "allow_open_proxy", "destination_policy", "buffer_limit", "listener_filters",
+                  "filter_chains"});
   ListenerConfig listener;
   listener.name = node.required("name").str();
   ConfigNode address = node.required("address");
@@ -95,14 +97,20 @@ ListenerConfig parseListener(const ConfigNode& node, FactoryContext& context) {
     address.fail("expected IP:PORT such as 127.0.0.1:8080 or [::1]:8080");
   }
   listener.address = boost::asio::ip::tcp::endpoint(ip, split->second);
-  // Reachable from other machines with no way to tell who may use it: an open proxy into
-  // whatever this machine can reach. Only on purpose (access control is not built yet).
+  std::shared_ptr<const network::RuleDestinationPolicy> policy;
+  if (node.has("destination_policy")) {
+    policy = network::RuleDestinationPolicy::parse(node.child("destination_policy"));
+    listener.destination_policy = policy;
+  }
+  // Reachable from other machines with nothing to limit where it goes: an open proxy into
+  // whatever this machine can reach. Only on purpose.
   listener.allow_open_proxy = node.boolean("allow_open_proxy", false);
-  if (!isLoopback(ip) && !listener.allow_open_proxy) {
+  if (!isLoopback(ip) && !listener.allow_open_proxy && !(policy && policy->deniesAnything())) {
     address.fail(str::cat(listener.address_text,
                           " is reachable from other machines, and anyone who can reach it could use this proxy (an "
-                          "open proxy into every network this machine reaches); listen on a loopback address, or "
-                          "set allow_open_proxy: true on this listener if that is what you want"));
+                          "open proxy into every network this machine reaches); listen on a loopback address, add "
+                          "a destination_policy that denies what clients must not reach (e.g. private_networks), "
+                          "or set allow_open_proxy: true on this listener if that is what you want"));
   }
   uint64_t limit = node.bytes("buffer_limit", listener.buffer_limit);
   if (limit < 16 * 1024 || limit > 64 * 1024 * 1024) {

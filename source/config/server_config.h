@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/interpose/cert_provider.h"
+#include "api/interpose/destination_policy.h"
 #include "source/network/connection.h"
 #include "source/network/filter_chain.h"
 
@@ -19,9 +20,10 @@ struct ListenerConfig {
   std::string name;
   std::string address_text;
   boost::asio::ip::tcp::endpoint address;
-  uint32_t buffer_limit = 1024 * 1024;  // per connection and direction: the high watermark
-  bool allow_open_proxy = false;        // a non-loopback address was asked for on purpose
-  bool inspect_tls = false;             // listener_filters: [tls_inspector]
+  uint32_t buffer_limit = 1024 * 1024;                          // per connection and direction: the high watermark
+  bool allow_open_proxy = false;                                // a non-loopback address was asked for on purpose
+  bool inspect_tls = false;                                     // listener_filters: [tls_inspector]
+  std::shared_ptr<const DestinationPolicy> destination_policy;  // null: everything allowed
   std::vector<network::FilterChain> filter_chains;
 };
 

@@ -65,6 +65,7 @@ constexpr FlagCode kFlagCodes[] = {
     {response_flags::kUpstreamOverflow, "UO"},
     {response_flags::kRequestHeaderTimeout, "RHT"},
     {response_flags::kLoopDetected, "LD"},
+    {response_flags::kDestinationDenied, "DD"},
 };
 
 bool isHeaderReference(std::string_view name) {

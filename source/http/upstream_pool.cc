@@ -58,9 +58,9 @@ class UpstreamPool::Idle : public network::Connection::Callbacks {
   Timer::Clock::time_point expires_;  // the idle timeout: the pool's sweep closes it then
 };
 
-UpstreamPool::UpstreamPool(boost::asio::io_context& io, Options options, OwnListener own_listener)
+UpstreamPool::UpstreamPool(boost::asio::io_context& io, Options options, EndpointCheck check)
     : io_(io), options_(options), dns_(io, options.dns_ttl), sweep_(io, [this] { sweepIdle(); }) {
-  own_listener_ = std::move(own_listener);
+  check_ = std::move(check);
 }
 
 UpstreamPool::~UpstreamPool() { *alive_ = false; }
@@ -179,11 +179,13 @@ void UpstreamPool::connect(const std::string& pool_key, Waiter waiter) {
       return;
     }
     for (const auto& endpoint : dns.endpoints) {
-      if (own_listener_ && own_listener_(endpoint)) {
+      // Every address: connectTo may use any of them.
+      if (auto refusal = check_ ? check_(host, port, endpoint) : std::nullopt) {
         Result result;
-        result.loop = true;
+        result.loop = refusal->loop;
+        result.denied = !refusal->loop;
         result.endpoint = network::formatEndpoint(endpoint);
-        result.error = str::cat(host, ":", port, " is this proxy's own listener (", result.endpoint, ")");
+        result.error = std::move(refusal->error);
         finish(std::move(result));
         return;
       }

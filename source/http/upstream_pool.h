@@ -44,13 +44,20 @@ class UpstreamPool {
     bool tls_failure = false;
     bool overflow = false;  // the origin's queue is full
     bool loop = false;      // the origin's address is one of the proxy's own listeners
+    bool denied = false;    // the listener's destination_policy refuses the origin's address
     std::string endpoint;
   };
   using Callback = std::function<void(Result)>;
-  // True for the proxy's own listening addresses: never connected to (see Result::loop).
-  using OwnListener = std::function<bool(const boost::asio::ip::tcp::endpoint&)>;
+  // Why a resolved address of host:port must not be connected to (the proxy's own listener:
+  // Result::loop; a denied destination: Result::denied), or nullopt when it may be.
+  struct Refusal {
+    bool loop = false;
+    std::string error;
+  };
+  using EndpointCheck = std::function<std::optional<Refusal>(const std::string& host, uint16_t port,
+                                                             const boost::asio::ip::tcp::endpoint&)>;
 
-  UpstreamPool(boost::asio::io_context& io, Options options, OwnListener own_listener = {});
+  UpstreamPool(boost::asio::io_context& io, Options options, EndpointCheck check = {});
   ~UpstreamPool();
 
   // Hands out an idle connection at once, or resolves and connects. The callback is not
@@ -98,7 +105,7 @@ class UpstreamPool {
 
   boost::asio::io_context& io_;
   Options options_;
-  OwnListener own_listener_;
+  EndpointCheck check_;
   network::DnsCache dns_;
   std::map<std::string, std::vector<std::unique_ptr<Idle>>> idle_;
   std::map<std::string, size_t> busy_;

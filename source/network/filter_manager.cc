@@ -84,7 +84,7 @@ class FilterManager::Inner : public NetworkFilterCallbacks::InnerConnection, pub
       // It never got going (e.g. the destination is unreachable): the enclosing filter
       // answers the client (a 502 to the CONNECT) instead of dropping the connection.
       failed_ = true;
-      callbacks_.onInnerConnectionFailed(details);
+      callbacks_.onInnerConnectionFailed(details, manager_.info());
     }
   }
   void readDisable(bool disable) override { outer_.readDisable(disable); }
@@ -128,6 +128,7 @@ void FilterManager::completeInnerInfo(ConnectionInfo& inner) const {
   inner.remote_address = info_.remote_address;
   inner.local_address = info_.local_address;
   inner.listener_name = info_.listener_name;
+  inner.destination_policy = info_.destination_policy;
 }
 
 bool FilterManager::initialize(std::function<void()> on_ready) {

@@ -27,6 +27,7 @@ bool ServerConnection::start() {
   info.remote_address = connection_->remoteAddress();
   info.local_address = connection_->localAddress();
   info.listener_name = listener_.name;
+  info.destination_policy = listener_.destination_policy;
   info.destination_port = listener_.address.port();
   auto source = source_;
   const auto* chains = &listener_.filter_chains;

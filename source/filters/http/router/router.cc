@@ -20,10 +20,27 @@ Router::~Router() { onDestroy(); }
 http::UpstreamPool& Router::pool() {
   // One pool per worker and router config: connections never cross threads.
   Worker& worker = decoder_callbacks_->worker();
+  // (A router config belongs to one listener, so one destination policy serves its pool.)
   return config_->pools.get(worker, [this, &worker] {
+    const ConnectionInfo& connection = decoder_callbacks_->connectionInfo();
     return std::make_shared<http::UpstreamPool>(
         worker.ioContext(), config_->pool,
-        [&worker](const boost::asio::ip::tcp::endpoint& endpoint) { return worker.isOwnListener(endpoint); });
+        [&worker, policy = connection.destination_policy, tunnel = connection.tunneled](
+            const std::string& host, uint16_t port,
+            const boost::asio::ip::tcp::endpoint& endpoint) -> std::optional<http::UpstreamPool::Refusal> {
+          if (worker.isOwnListener(endpoint)) {
+            return http::UpstreamPool::Refusal{true, str::cat(host, ":", port, " is this proxy's own listener (",
+                                                              network::formatEndpoint(endpoint), ")")};
+          }
+          if (policy) {
+            auto verdict = policy->checkAddress(host, port, endpoint.address(), tunnel);
+            if (!verdict.allowed) {
+              return http::UpstreamPool::Refusal{
+                  false, str::cat(verdict.why(), " (", host, " is ", endpoint.address().to_string(), ")")};
+            }
+          }
+          return std::nullopt;
+        });
   });
 }
 
@@ -40,6 +57,15 @@ FilterHeadersStatus Router::decodeHeaders(HeaderMap& headers, bool end_stream) {
   }
   host_ = target->first;
   port_ = target->second;
+  if (const auto& policy = decoder_callbacks_->connectionInfo().destination_policy) {
+    // Refused by name and port: no DNS lookup, no connection.
+    auto verdict = policy->checkName(host_, port_, decoder_callbacks_->connectionInfo().tunneled);
+    if (verdict && !verdict->allowed) {
+      decoder_callbacks_->streamInfo().response_flags |= response_flags::kDestinationDenied;
+      decoder_callbacks_->sendLocalReply(403, str::cat(verdict->why(), "\n"), {}, verdict->why());
+      return FilterHeadersStatus::StopIteration;
+    }
+  }
   head_request_ = method == "HEAD";
   // The stream core leaves Upgrade on a request only when it forwards the upgrade.
   upgrade_ = headers.has("upgrade");
@@ -80,6 +106,8 @@ void Router::onPoolResult(http::UpstreamPool::Result result) {
   if (!result.connection && !result.h2) {
     if (result.overflow) {
       upstreamFailed(503, result.error, response_flags::kUpstreamOverflow);
+    } else if (result.denied) {
+      upstreamFailed(403, result.error, response_flags::kDestinationDenied);
     } else if (result.loop) {
       // Forwarding would come back in here, again and again until the fds ran out.
       upstreamFailed(508, str::cat("loop detected: ", result.error), response_flags::kLoopDetected);

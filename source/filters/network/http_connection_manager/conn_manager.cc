@@ -296,6 +296,16 @@ void ConnectionManager::startTunnel() {
                             "loop_detected");
     return;
   }
+  if (const auto& policy = callbacks_->connectionInfo().destination_policy) {
+    // What the name and port decide is refused here; what needs DNS, where the tunnel connects.
+    auto verdict = policy->checkName(target->first, target->second, /*tunnel=*/true);
+    if (verdict && !verdict->allowed) {
+      stream_->info().response_flags |= response_flags::kDestinationDenied;
+      stream_->sendLocalReply(403, str::cat("CONNECT ", request.authority(), ": ", verdict->why(), "\n"), {},
+                              verdict->why());
+      return;
+    }
+  }
   tunnel_state_ = Tunnel::Connecting;
   auto inner = callbacks_->startInnerConnection(std::move(info), *this);
   if (!inner) {
@@ -312,15 +322,18 @@ void ConnectionManager::onInnerConnectionReady() {
   if (tunnel_) establishTunnel();  // else startTunnel() does it when startInnerConnection returns
 }
 
-void ConnectionManager::onInnerConnectionFailed(std::string_view details) {
+void ConnectionManager::onInnerConnectionFailed(std::string_view details, const ConnectionInfo& inner) {
   tunnel_state_ = Tunnel::Failed;
   if (stream_ && !stream_->responseStarted()) {
     HeaderMap extra;
     extra.add("connection", "close");
     std::string what = details.empty() ? "the tunnel could not be set up" : std::string(details);
-    stream_->info().response_flags |= response_flags::kUpstreamConnectionFailure;
-    stream_->sendLocalReply(502, str::cat("CONNECT ", stream_->requestHeaders()->authority(), " failed: ", what, "\n"),
-                            extra, what);
+    // A refused destination (policy, loop) is the client's to fix, not the origin's failure.
+    int status = inner.refusal_status ? inner.refusal_status : 502;
+    stream_->info().response_flags |=
+        inner.refusal_status ? inner.refusal_flag : response_flags::kUpstreamConnectionFailure;
+    stream_->sendLocalReply(
+        status, str::cat("CONNECT ", stream_->requestHeaders()->authority(), " failed: ", what, "\n"), extra, what);
   }
   // The inner connection is still on the stack: let it go later.
   post([this] { tunnel_.reset(); });

@@ -47,7 +47,7 @@ class ConnectionManager : public NetworkFilter,
 
   // InnerConnectionCallbacks (the CONNECT tunnel)
   void onInnerConnectionReady() override;
-  void onInnerConnectionFailed(std::string_view details) override;
+  void onInnerConnectionFailed(std::string_view details, const ConnectionInfo& inner) override;
 
   // WatermarkCallbacks (the client connection's write buffer)
   void onAboveWriteBufferHighWatermark() override;

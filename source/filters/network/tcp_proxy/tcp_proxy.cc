@@ -51,10 +51,21 @@ FilterStatus TcpProxy::onNewConnection() {
   auto limit = callbacks_->bufferLimit();
   auto& io = worker.ioContext();
   // A destination the config names may be one of our own listeners on purpose (chaining
-  // listeners); one the client chose (the CONNECT target) may not.
+  // listeners), or on a network the destination policy keeps clients from; one the client
+  // chose (the CONNECT target) may not.
   const bool client_chosen = config_->destination_host.empty();
+  const DestinationPolicy* policy = client_chosen ? info.destination_policy.get() : nullptr;
+  if (policy) {
+    auto verdict = policy->checkName(host, port, /*tunnel=*/true);
+    if (verdict && !verdict->allowed) {
+      refuse(403, response_flags::kDestinationDenied, verdict->why());
+      return FilterStatus::StopIteration;
+    }
+  }
   dns.resolve(
-      host, port, [this, alive, timeout, limit, &io, &worker, client_chosen](const network::DnsCache::Result& result) {
+      host, port,
+      [this, alive, timeout, limit, &io, &worker, client_chosen, policy, host,
+       port](const network::DnsCache::Result& result) {
         if (alive.expired()) return;
         if (!result.error.empty()) {
           onConnected(network::ConnectResult{nullptr, result.error, false, ""});
@@ -66,11 +77,18 @@ FilterStatus TcpProxy::onNewConnection() {
                                     : network::formatEndpoint(endpoint) == callbacks_->connectionInfo().local_address;
           if (loop) {
             // A tunnel into ourselves would loop, one more connection per hop.
-            onConnected(network::ConnectResult{
-                nullptr,
-                str::cat("loop detected: ", network::formatEndpoint(endpoint), " is this proxy's own listener"), false,
-                ""});
+            refuse(508, response_flags::kLoopDetected,
+                   str::cat("loop detected: ", network::formatEndpoint(endpoint), " is this proxy's own listener"));
             return;
+          }
+          // Every address the name resolved to: connectTo may use any of them.
+          if (policy) {
+            auto verdict = policy->checkAddress(host, port, endpoint.address(), /*tunnel=*/true);
+            if (!verdict.allowed) {
+              refuse(403, response_flags::kDestinationDenied,
+                     str::cat(verdict.why(), " (", host, " is ", endpoint.address().to_string(), ")"));
+              return;
+            }
           }
         }
         network::connectTo(io, result.endpoints, timeout, limit, [this, alive](network::ConnectResult connected) {
@@ -81,6 +99,14 @@ FilterStatus TcpProxy::onNewConnection() {
   watching_client_ = true;
   // Nothing is read from the client until the destination answers (continueReading()).
   return FilterStatus::StopIteration;
+}
+
+void TcpProxy::refuse(int status, uint32_t flag, std::string_view why) {
+  ConnectionInfo& info = callbacks_->mutableConnectionInfo();
+  info.refusal_status = status;
+  info.refusal_flag = flag;
+  log::info("tcp_proxy: connection ", info.id, " to ", info.server_name, ":", info.destination_port, " refused: ", why);
+  callbacks_->close(CloseType::NoFlush, str::cat("tcp_proxy: ", why));
 }
 
 void TcpProxy::onConnected(network::ConnectResult result) {

@@ -54,6 +54,9 @@ class TcpProxy : public NetworkFilter, public WatermarkCallbacks {
   };
 
   void onConnected(network::ConnectResult result);
+  // Closes without connecting: the destination is not one clients may reach. A CONNECT is
+  // answered `status` with `flag` (see ConnectionInfo::refusal_status).
+  void refuse(int status, uint32_t flag, std::string_view why);
   void closeUpstream();
   void touch();
   void pauseClient(bool pause);

@@ -34,7 +34,7 @@ TEST(ConfigTest, Defaults) {
     EXPECT_EQ(config.path, "/dev/stdout");
     EXPECT_EQ(render(config),
               "[2026-11-29T04:31:55.123Z] \"GET /index.html HTTP/1.1\" 200 - 17 1024 1234 "
-              "\"192.0.2.1\" \"curl/8.0\" \"example.com\" \"192.0.2.10:80\" \"-\"\n");
+              "\"192.0.2.1\" \"curl/8.0\" \"example.com\" \"192.0.2.10:80\" \"-\" -\n");
   }
 }
 
@@ -54,7 +54,7 @@ TEST(ConfigTest, DefaultJsonFormat) {
   const std::string line = render(parse(configNode("format: json")));
   EXPECT_EQ(line.rfind("{\"start_time\":\"2026-11-29T04:31:55.123Z\",\"method\":\"GET\",", 0), 0u) << line;
   EXPECT_NE(line.find(",\"response_code\":200,"), std::string::npos) << line;
-  EXPECT_TRUE(line.ends_with(",\"error\":null}\n")) << line;
+  EXPECT_TRUE(line.ends_with(",\"error\":null,\"tunnel\":null}\n")) << line;
 }
 
 TEST(ConfigTest, JsonFormatKeepsKeyOrder) {

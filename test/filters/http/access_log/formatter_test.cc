@@ -21,12 +21,12 @@ TEST(FormatterTest, DefaultTextFormat) {
   TextFormatter(kDefaultTextFormat, configNode("{}")).format(s.info, out);
   EXPECT_EQ(out,
             "[2026-11-29T04:31:55.123Z] \"GET /index.html HTTP/1.1\" 200 UT 17 1024 1234 "
-            "\"192.0.2.1\" \"curl/8.0\" \"example.com\" \"192.0.2.10:80\" \"-\"\n");
+            "\"192.0.2.1\" \"curl/8.0\" \"example.com\" \"192.0.2.10:80\" \"-\" -\n");
   SampleStream failed;
   failed.info.error = "upstream connect error: connection refused (192.0.2.10:80)";
   out.clear();
   TextFormatter(kDefaultTextFormat, configNode("{}")).format(failed.info, out);
-  EXPECT_TRUE(out.ends_with("\"upstream connect error: connection refused (192.0.2.10:80)\"\n")) << out;
+  EXPECT_TRUE(out.ends_with("\"upstream connect error: connection refused (192.0.2.10:80)\" -\n")) << out;
 }
 
 TEST(FormatterTest, TextFormatterEndsLinesWithOneNewline) {
@@ -53,7 +53,7 @@ TEST(FormatterTest, DefaultJsonFormat) {
             "\"duration_ms\":1234,\"upstream_host\":\"192.0.2.10:80\","
             "\"authority\":\"example.com\",\"user_agent\":\"curl/8.0\","
             "\"x_forwarded_for\":null,\"downstream_remote_address\":\"10.0.0.1:5555\","
-            "\"error\":null}\n");
+            "\"error\":null,\"tunnel\":null}\n");
 }
 
 TEST(FormatterTest, JsonKeysAreEscaped) {
