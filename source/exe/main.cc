@@ -12,7 +12,7 @@
 #include "source/config/server_config.h"
 #include "source/exe/args.h"
 #include "source/exe/ca_command.h"
-#include "source/exe/version.h"
+#include "source/common/version.h"
 #include "source/server/server.h"
 
 namespace {
