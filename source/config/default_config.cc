@@ -8,6 +8,10 @@ cert_providers:
   # trust its ca.pem to see your HTTPS traffic.
   - name: local_ca
     ca: { generate_if_missing: true }
+# The admin server (loopback only): http://127.0.0.1:9901/ lists its endpoints, and
+# `interpose passthrough list` talks to it.
+admin:
+  address: 127.0.0.1:9901
 listeners:
   - name: proxy
     address: 127.0.0.1:8080

@@ -8,9 +8,9 @@
 #include "api/interpose/config_node.h"
 #include "api/interpose/registry.h"
 #include "api/interpose/strings.h"
+#include "source/config/address.h"
 #include "source/config/factory_context.h"
 #include "source/config/yaml_document.h"
-#include "source/http/request_target.h"
 #include "source/network/destination_policy.h"
 #include "source/network/rejection_memory.h"
 #include "source/tls/ca_provider.h"
@@ -74,14 +74,6 @@ network::FilterChain parseChain(const ConfigNode& node, FactoryContext& context)
   return chain;
 }
 
-// 127/8 and ::1, and ::ffff:127.0.0.1 as well (Boost's is_loopback knows only ::1 for v6).
-bool isLoopback(const boost::asio::ip::address& ip) {
-  if (ip.is_v6() && ip.to_v6().is_v4_mapped()) {
-    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, ip.to_v6()).is_loopback();
-  }
-  return ip.is_loopback();
-}
-
 ListenerConfig parseListener(const ConfigNode& node, FactoryContext& context) {
   node.expectMap({"name", "address", "allow_open_proxy", "destination_policy", "buffer_limit", "listener_filters",
                   "filter_chains"});
@@ -89,14 +81,8 @@ ListenerConfig parseListener(const ConfigNode& node, FactoryContext& context) {
   listener.name = node.required("name").str();
   ConfigNode address = node.required("address");
   listener.address_text = address.str();
-  auto split = http::splitAuthority(listener.address_text, 0);
-  boost::system::error_code ec;
-  boost::asio::ip::address ip;
-  if (split) ip = boost::asio::ip::make_address(split->first, ec);
-  if (!split || ec || split->second == 0) {
-    address.fail("expected IP:PORT such as 127.0.0.1:8080 or [::1]:8080");
-  }
-  listener.address = boost::asio::ip::tcp::endpoint(ip, split->second);
+  listener.address = parseAddress(address, "127.0.0.1:8080");
+  const boost::asio::ip::address ip = listener.address.address();
   std::shared_ptr<const network::RuleDestinationPolicy> policy;
   if (node.has("destination_policy")) {
     policy = network::RuleDestinationPolicy::parse(node.child("destination_policy"));
@@ -167,11 +153,13 @@ absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view
   auto file_name = std::make_shared<const std::string>(file);
   auto config = std::make_shared<ServerConfig>();
   config->source = file;
+  config->text = std::string(yaml);
   try {
     ConfigNode top(loadConfigDocument(yaml, file_name), "", file_name);
     if (!top.defined()) top.fail("the config is empty; expected a map with 'listeners'");
-    top.expectMap({"cert_providers", "listeners", "drain_timeout"});
+    top.expectMap({"cert_providers", "listeners", "drain_timeout", "admin"});
     config->drain_timeout = top.duration("drain_timeout", config->drain_timeout);
+    config->admin = parseAdminConfig(top.child("admin"));
     ServerFactoryContext context;
     config->shared_state = context.stateStore();
     if (auto status = parseCertProviders(top.child("cert_providers"), validate_only, *config, context); !status.ok()) {
@@ -191,6 +179,11 @@ absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view
         node.child("address").fail(str::cat("another listener already uses ", address));
       }
       config->listeners.push_back(std::move(listener));
+    }
+    if (config->admin.enabled && addresses.count(network::formatEndpoint(config->admin.address))) {
+      top.child("admin").child("address").fail(str::cat("a listener already uses ",
+                                                        network::formatEndpoint(config->admin.address),
+                                                        "; the admin server needs an address of its own"));
     }
   } catch (const ConfigError& e) {
     return absl::InvalidArgumentError(e.what());

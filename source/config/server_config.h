@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "api/interpose/cert_provider.h"
 #include "api/interpose/destination_policy.h"
+#include "source/config/admin_config.h"
 #include "source/network/connection.h"
 #include "source/network/filter_chain.h"
 
@@ -29,6 +30,8 @@ struct ListenerConfig {
 
 struct ServerConfig {
   std::string source;  // file name, or "<embedded default>"
+  std::string text;    // the YAML it was parsed from (the admin server dumps and hashes it)
+  AdminConfig admin;
   std::vector<std::shared_ptr<CertProvider>> cert_providers;
   std::vector<ListenerConfig> listeners;
   std::chrono::milliseconds drain_timeout{5000};
@@ -44,7 +47,8 @@ absl::StatusOr<std::shared_ptr<const ServerConfig>> parseConfig(std::string_view
 absl::StatusOr<std::shared_ptr<const ServerConfig>> loadConfigFile(const std::string& path, bool validate_only = false);
 
 // The config used when no -c is given: a forward proxy on 127.0.0.1:8080 that intercepts
-// every CONNECT with a CA generated on first run, and logs every request to stdout.
+// every CONNECT with a CA generated on first run, and logs every request to stdout; its
+// admin server listens on 127.0.0.1:9901.
 extern const std::string_view kDefaultConfig;
 
 }  // namespace interpose::config

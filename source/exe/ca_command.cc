@@ -1,8 +1,5 @@
 #include "source/exe/ca_command.h"
 
-#include <openssl/bio.h>
-#include <openssl/mem.h>
-#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
@@ -110,17 +107,7 @@ int exportCert(const CaArgs& args) {
   tls::CaPaths paths = tls::caPathsIn(args.dir);
   auto cert = tls::readCertificateFile(paths.cert);
   if (!cert.ok()) return failure(cert.status());
-  std::string data;
-  if (args.format == "der") {
-    data = tls::toDer(cert->get());
-  } else {
-    bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-    const uint8_t* pem = nullptr;
-    size_t len = 0;
-    if (bio && PEM_write_bio_X509(bio.get(), cert->get()) && BIO_mem_contents(bio.get(), &pem, &len)) {
-      data.assign(reinterpret_cast<const char*>(pem), len);
-    }
-  }
+  std::string data = args.format == "der" ? tls::toDer(cert->get()) : tls::toPem(cert->get());
   if (data.empty()) return failure(tls::withSslError("cannot encode the certificate"));
   FILE* out = args.out.empty() ? stdout : std::fopen(args.out.c_str(), "wb");
   if (out == nullptr) return failure(str::cat(args.out, ": cannot open it for writing"));

@@ -9,16 +9,19 @@
 
 #include "api/interpose/strings.h"
 #include "source/common/logger.h"
+#include "source/common/version.h"
 #include "source/config/server_config.h"
 #include "source/exe/args.h"
 #include "source/exe/ca_command.h"
-#include "source/exe/version.h"
+#include "source/exe/passthrough_command.h"
 #include "source/server/server.h"
 
 namespace {
 
 constexpr const char* kUsage = R"(Usage: interpose [options]
        interpose ca init|export|show [options]   (see 'interpose ca --help')
+       interpose passthrough list|forget [HOST[:PORT]|--all] [options]
+                                                 (see 'interpose passthrough --help')
 
 An HTTP(S) forward proxy configured in YAML, built from filter chains.
 
@@ -26,8 +29,9 @@ Options:
   -c, --config FILE      YAML config. Without it, the embedded default runs: a forward
                          proxy on 127.0.0.1:8080 that intercepts HTTPS (CONNECT) with a
                          CA it creates on first run in $XDG_DATA_HOME/interpose (else
-                         ~/.local/share/interpose; trust its ca.pem), and logs one line
-                         per request (method, URL, status, bytes, time, flags) to stdout
+                         ~/.local/share/interpose; trust its ca.pem), logs one line
+                         per request (method, URL, status, bytes, time, flags) to stdout,
+                         and serves its admin pages on http://127.0.0.1:9901/
   --mode serve|validate  serve (default), or check the config, print OK or the errors,
                          and exit 0 or 1
   --concurrency N        worker threads (default: one per core)
@@ -36,8 +40,14 @@ Options:
   --version              print the version and exit
   -h, --help             this help
 
-Stop with SIGINT or SIGTERM: listeners close, requests in flight finish (up to the
-config's drain_timeout), and the process exits 0.
+Stop with SIGINT or SIGTERM (or POST /quitquitquit on the admin server): listeners close,
+requests in flight finish (up to the config's drain_timeout), and the process exits 0.
+
+Commands:
+  ca init|export|show    create, print or describe the interception CA
+  passthrough list       hosts the running instance passes through because their clients
+                         refused its certificate; 'passthrough forget HOST' intercepts one
+                         again (both talk to its admin server)
 )";
 
 int usageError(const std::string& message) {
@@ -51,6 +61,8 @@ int main(int argc, char** argv) {
   using namespace interpose;
   // `interpose ca ...` manages the interception CA and has its own options.
   if (argc >= 2 && std::string_view(argv[1]) == "ca") return runCaCommand(argc - 2, argv + 2);
+  // `interpose passthrough ...` asks a running instance, through its admin server.
+  if (argc >= 2 && std::string_view(argv[1]) == "passthrough") return runPassthroughCommand(argc - 2, argv + 2);
   std::string config_path;
   std::string mode = "serve";
   unsigned concurrency = std::max(1u, std::thread::hardware_concurrency());

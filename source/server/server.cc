@@ -2,12 +2,15 @@
 
 #include <sys/resource.h>
 
+#include <atomic>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 
 #include "api/interpose/strings.h"
+#include "source/admin/builtin_endpoints.h"
 #include "source/common/logger.h"
 #include "source/common/timer.h"
 
@@ -16,17 +19,20 @@ namespace {
 
 // Our workers share each listening port through SO_REUSEPORT, and so could a second
 // process started on the same address: requests would then land on either at random. A
-// plain bind (no SO_REUSEPORT) fails while anyone listens there, so try one first.
-absl::Status checkAddressFree(const config::ListenerConfig& listener) {
-  if (listener.address.port() == 0) return absl::OkStatus();  // a fresh port each time
+// plain bind (no SO_REUSEPORT) fails while anyone listens there, so try one first. (The
+// admin server binds without SO_REUSEPORT anyway; checking it here too stops a second
+// instance before any of its workers start.)
+absl::Status checkAddressFree(std::string_view what, const boost::asio::ip::tcp::endpoint& address,
+                              std::string_view address_text) {
+  if (address.port() == 0) return absl::OkStatus();  // a fresh port each time
   boost::asio::io_context io;
   boost::asio::ip::tcp::acceptor probe(io);
   boost::system::error_code ec;
-  probe.open(listener.address.protocol(), ec);
+  probe.open(address.protocol(), ec);
   if (!ec) probe.set_option(boost::asio::ip::tcp::acceptor::reuse_address(true), ec);  // TIME_WAIT is fine
-  if (!ec) probe.bind(listener.address, ec);
+  if (!ec) probe.bind(address, ec);
   if (ec == boost::asio::error::address_in_use) {
-    return absl::UnavailableError(str::cat("listener '", listener.name, "': cannot listen on ", listener.address_text,
+    return absl::UnavailableError(str::cat(what, ": cannot listen on ", address_text,
                                            ": address already in use (is another interpose running there?)"));
   }
   return absl::OkStatus();  // other errors surface, with their own words, when workers bind
@@ -60,7 +66,10 @@ void raiseFileLimit() {
 Server::Server(std::shared_ptr<const config::ServerConfig> config, uint32_t concurrency)
     : config_(std::move(config)), concurrency_(concurrency) {}
 
-Server::~Server() { workers_.clear(); }
+Server::~Server() {
+  admin_.reset();
+  workers_.clear();
+}
 
 absl::Status Server::run() {
   // A client that disconnects mid-write must not kill the process.
@@ -69,8 +78,17 @@ absl::Status Server::run() {
   // Signal handling first: a SIGTERM that arrives as soon as we listen must drain, not kill.
   boost::asio::io_context main_loop(1);
   boost::asio::signal_set signals(main_loop, SIGINT, SIGTERM);
+  if (config_->admin.enabled) {
+    if (auto status = checkAddressFree("admin", config_->admin.address, config_->admin.address_text); !status.ok()) {
+      return status;
+    }
+  }
   for (const auto& listener : config_->listeners) {
-    if (auto status = checkAddressFree(listener); !status.ok()) return status;
+    if (auto status =
+            checkAddressFree(str::cat("listener '", listener.name, "'"), listener.address, listener.address_text);
+        !status.ok()) {
+      return status;
+    }
     if (listener.allow_open_proxy) {
       log::warn("listener '", listener.name, "' on ", listener.address_text,
                 " accepts every client that can reach it (allow_open_proxy: true)");
@@ -87,17 +105,11 @@ absl::Status Server::run() {
     for (const auto& endpoint : worker->boundEndpoints()) bound.push_back(endpoint);
   }
   auto own = std::make_shared<const network::OwnEndpoints>(std::move(bound));
-  for (auto& worker : workers_) {
-    worker->setOwnEndpoints(own);
-    worker->start();
-  }
-  auto addresses = workers_.front()->boundAddresses();
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    log::info("listening on ", addresses[i], " (listener '", config_->listeners[i].name, "', ", concurrency_,
-              concurrency_ == 1 ? " worker)" : " workers)");
-  }
 
+  // The drain, started by a signal or by the admin's /quitquitquit (posted here from the admin
+  // thread): it always runs on this loop, once.
   auto drain_deadline = std::chrono::steady_clock::now();
+  std::atomic<bool> draining{false};
   std::function<void()> check_drained;
   Timer poll(main_loop, [&] { check_drained(); });
   check_drained = [&] {
@@ -110,21 +122,60 @@ absl::Status Server::run() {
     }
     poll.enable(std::chrono::milliseconds(50));
   };
-  signals.async_wait([&](boost::system::error_code ec, int signal) {
-    if (ec) return;
-    log::info("received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ": draining (up to ",
-              config_->drain_timeout.count(), " ms)");
+  auto drain = [&](std::string_view why) {
+    if (draining.exchange(true)) return;
+    log::info(why, ": draining (up to ", config_->drain_timeout.count(), " ms)");
     drain_deadline = std::chrono::steady_clock::now() + config_->drain_timeout;
     for (auto& w : workers_) w->startDrain();
-    // A second signal ends at once.
-    signals.async_wait([&](boost::system::error_code ec2, int) {
-      if (!ec2) main_loop.stop();
-    });
     check_drained();
-  });
+  };
+  std::function<void()> wait_for_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int signal) {
+      if (ec) return;
+      if (draining) {
+        main_loop.stop();  // a second request to stop ends at once
+        return;
+      }
+      drain(signal == SIGINT ? "received SIGINT" : "received SIGTERM");
+      wait_for_signal();
+    });
+  };
+  wait_for_signal();
+
+  if (config_->admin.enabled) {
+    admin_context_.config = config_;
+    admin_context_.concurrency = concurrency_;
+    admin_context_.draining = [&draining] { return draining.load(); };
+    admin_context_.drain = [&main_loop, &drain] {
+      boost::asio::post(main_loop, [&drain] { drain("admin /quitquitquit"); });
+    };
+    admin_ = std::make_unique<admin::AdminServer>(config_->admin.address, config_->admin.token);
+    admin::addBuiltinEndpoints(admin_->endpoints(), admin_context_);
+    if (auto status = admin_->bind(); !status.ok()) return status;
+  }
+
+  for (auto& worker : workers_) {
+    worker->setOwnEndpoints(own);
+    worker->start();
+  }
+  auto addresses = workers_.front()->boundAddresses();
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    log::info("listening on ", addresses[i], " (listener '", config_->listeners[i].name, "', ", concurrency_,
+              concurrency_ == 1 ? " worker)" : " workers)");
+  }
+  if (admin_) {
+    admin_->start();
+    log::info("admin server on http://", network::formatEndpoint(admin_->boundEndpoint()),
+              "/ (its front page lists the endpoints)",
+              admin_context_.config->admin.token.empty() ? "" : "; token required");
+  }
+
   main_loop.run();
+  // The admin server goes first: its endpoints read the workers' state and post to this loop.
+  if (admin_) admin_->stop();
   for (auto& w : workers_) w->stop();
   workers_.clear();
+  admin_.reset();
   log::info("stopped");
   return absl::OkStatus();
 }

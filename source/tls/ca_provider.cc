@@ -100,7 +100,9 @@ absl::StatusOr<std::shared_ptr<CaProvider>> CaProvider::create(std::string name,
   }
   auto ca = loadCa(paths, now);
   if (!ca.ok()) return ca.status();
-  return create(std::move(name), std::move(*ca), std::move(options));
+  auto provider = create(std::move(name), std::move(*ca), std::move(options));
+  if (provider.ok()) (*provider)->paths_ = std::move(paths);
+  return provider;
 }
 
 absl::StatusOr<std::shared_ptr<CaProvider>> CaProvider::create(std::string name,

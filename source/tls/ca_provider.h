@@ -13,6 +13,7 @@
 #include "api/interpose/cert_provider.h"
 #include "api/interpose/config_node.h"
 #include "source/common/work_queue.h"
+#include "source/tls/ca_files.h"
 #include "source/tls/cert_cache.h"
 #include "source/tls/certificate_authority.h"
 #include "source/tls/leaf_minter.h"
@@ -60,6 +61,9 @@ class CaProvider : public CertProvider {
   // Null for a validate-only provider whose CA does not exist yet.
   std::shared_ptr<const CertificateAuthority> authority() const { return ca_; }
   const LeafMinter* minter() const { return minter_.get(); }
+  // The files the CA was loaded from; empty when it was handed in already loaded.
+  const CaPaths& paths() const { return paths_; }
+  size_t cacheCapacity() const { return cache_.capacity(); }
 
  private:
   CaProvider(std::string name, CaProviderOptions options);
@@ -69,6 +73,7 @@ class CaProvider : public CertProvider {
   std::string name_;
   CaProviderOptions options_;
   std::shared_ptr<const CertificateAuthority> ca_;
+  CaPaths paths_;
   std::unique_ptr<LeafMinter> minter_;
   CertCache cache_;
   std::atomic<uint64_t> minted_{0};

@@ -1,11 +1,13 @@
 #include "source/tls/openssl_util.h"
 
 #include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/bytestring.h>
 #include <openssl/ec_key.h>
 #include <openssl/err.h>
 #include <openssl/mem.h>
 #include <openssl/nid.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
@@ -128,6 +130,14 @@ std::string toDer(X509* cert) {
   std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
   OPENSSL_free(der);
   return out;
+}
+
+std::string toPem(X509* cert) {
+  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  const uint8_t* pem = nullptr;
+  size_t len = 0;
+  if (!bio || !PEM_write_bio_X509(bio.get(), cert) || !BIO_mem_contents(bio.get(), &pem, &len)) return "";
+  return std::string(reinterpret_cast<const char*>(pem), len);
 }
 
 }  // namespace interpose::tls

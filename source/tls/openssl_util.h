@@ -53,5 +53,8 @@ bool addExtension(X509* cert, int nid, void* value, bool critical);
 
 // DER of a certificate.
 std::string toDer(X509* cert);
+// PEM of a certificate ("" on failure): what `interpose ca export` writes and the admin
+// server serves, byte for byte.
+std::string toPem(X509* cert);
 
 }  // namespace interpose::tls

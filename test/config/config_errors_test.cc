@@ -229,8 +229,9 @@ TEST(SourceCidrTest, ABareAddressIsOneHost) {
 // --- Control characters in messages ----------------------------------------------------------
 
 TEST(EscapingTest, KeysFromTheConfigAreEscaped) {
-  EXPECT_EQ(errorOf("\"evil\\e[2J\": 1\n" + std::string(kListener)),
-            "bad.yaml:1:1: evil\\x1B[2J: unknown key; expected one of: cert_providers, listeners, drain_timeout");
+  EXPECT_EQ(
+      errorOf("\"evil\\e[2J\": 1\n" + std::string(kListener)),
+      "bad.yaml:1:1: evil\\x1B[2J: unknown key; expected one of: cert_providers, listeners, drain_timeout, admin");
   EXPECT_EQ(errorOf(std::string(kListener) + "\"a\\x01\": 1\n\"a\\x01\": 2\n"),
             "bad.yaml:7:1: a\\x01: duplicate key 'a\\x01' (first at line 6, column 1)");
 }

@@ -14,10 +14,12 @@ def embedded_default(directory):
     """The embedded default config, on a free port and with its CA in `directory`."""
     text = subprocess.check_output([harness.interpose_bin(), "--print-default-config"]).decode()
     assert "127.0.0.1:8080" in text and "ca: { generate_if_missing: true }" in text, text
+    assert "address: 127.0.0.1:9901" in text, text      # the admin server, moved off its port too
 
     def config(port):
         ca = "ca: { cert: %s/ca.pem, key: %s/ca.key, generate_if_missing: true }" % (directory, directory)
         return (text.replace("127.0.0.1:8080", "127.0.0.1:%d" % port)
+                .replace("127.0.0.1:9901", "127.0.0.1:%d" % harness.free_port())
                 .replace("ca: { generate_if_missing: true }", ca))
     return config
 

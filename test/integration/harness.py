@@ -505,16 +505,27 @@ def dns_isolation_available():
 class Proxy:
     """The interpose binary, serving a generated config on a free loopback port."""
 
-    def __init__(self, concurrency=2, log_level="info", config=None, hosts=None, **config_kw):
+    def __init__(self, concurrency=2, log_level="info", config=None, hosts=None, admin=None, **config_kw):
         """config: None (proxy_config(port, **config_kw)) or a function port -> YAML text.
         hosts: names (or {name: address}) for a private /etc/hosts of the proxy, mapped
-        to 127.0.0.1 by default; needs the mount namespace (else require() fails)."""
+        to 127.0.0.1 by default; needs the mount namespace (else require() fails).
+        admin: None (no admin server), True, or a dict of `admin:` keys (token, token_file,
+        address; address defaults to 127.0.0.1 on a free port), appended to the config;
+        self.admin_address is then its IP:PORT (else None)."""
         self.dir = tmpdir("interpose")
         self.port = free_port()
         self.address = "127.0.0.1:%d" % self.port
         self.config_path = os.path.join(self.dir, "interpose.yaml")
+        text = config(self.port) if config else proxy_config(self.port, **config_kw)
+        self.admin_address = None
+        if admin:
+            keys = dict(admin) if isinstance(admin, dict) else {}
+            keys.setdefault("address", "127.0.0.1:%d" % free_port())
+            self.admin_address = keys["address"]
+            text = text.rstrip("\n") + "\nadmin:\n" + "".join(
+                "  %s: %s\n" % (k, json.dumps(v)) for k, v in keys.items())
         with open(self.config_path, "w") as f:
-            f.write(config(self.port) if config else proxy_config(self.port, **config_kw))
+            f.write(text)
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self._stderr = open(self.stderr_path, "wb")
         cmd = [interpose_bin(), "-c", self.config_path, "--mode", "serve",
@@ -569,6 +580,10 @@ class Proxy:
     @property
     def url(self):
         return "http://" + self.address
+
+    @property
+    def admin_url(self):
+        return "http://" + self.admin_address
 
     def memory_kib(self):
         """{'VmRSS': kib, 'VmHWM': kib} from /proc/PID/status."""
@@ -1020,6 +1035,7 @@ class InterceptTestCase(unittest.TestCase):
     proxy_per_test = False
     concurrency = 2
     log_level = "info"
+    admin = None            # Proxy(admin=...): an admin server for the proxy
 
     @classmethod
     def setUpClass(cls):
@@ -1045,7 +1061,7 @@ class InterceptTestCase(unittest.TestCase):
         kw = dict(upstream_ca=cls.origin_ca, access_log=cls.access_log)
         kw.update(cls.intercept_kwargs)
         kw.update(overrides)
-        return Proxy(concurrency=cls.concurrency, log_level=cls.log_level, hosts=TEST_HOSTS,
+        return Proxy(concurrency=cls.concurrency, log_level=cls.log_level, hosts=TEST_HOSTS, admin=cls.admin,
                      config=lambda port: intercept_config(port, cls.proxy_ca, cls.proxy_ca_key, **kw))
 
     @classmethod

@@ -197,10 +197,10 @@ void TlsIntercept::fail(std::string_view why) {
   // merely closes (a cancelled preconnect, a probe) is no reason to stop intercepting.
   bool rejected = certificate_sent_ && !pipe_->handshakeDone() && client_alert_ && rejectsCertificate(*client_alert_);
   if (rejected && config_->remember_rejections.count() > 0 && !info.server_name.empty()) {
-    config_->rejections->remember(info.server_name, info.destination_port, config_->remember_rejections);
+    config_->rejections->remember(info.server_name, info.destination_port, config_->remember_rejections, alert);
     log::info("tls_intercept: the client refused our certificate for ", info.server_name, ":", info.destination_port,
               " (TLS alert: ", alert, "); passing it through for ", config_->remember_rejections.count() / 1000,
-              " s (restart to forget)");
+              " s (forget it with: interpose passthrough forget ", info.server_name, ")");
   } else if (rejected) {
     log::info("tls_intercept: connection ", info.id, ": the client refused our certificate for ", host_,
               " (TLS alert: ", alert, "); is the CA trusted?");
