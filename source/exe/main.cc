@@ -18,7 +18,7 @@
 namespace {
 
 constexpr const char* kUsage = R"(Usage: interpose [options]
-       interpose ca init|export|show [options]   (see 'interpose ca --help')
+       interpose ca init|export|show|install|uninstall [options]   (see 'interpose ca --help')
 
 An HTTP(S) forward proxy configured in YAML, built from filter chains.
 
