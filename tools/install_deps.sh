@@ -12,6 +12,8 @@ packages=(
   # (`unshare -m` + `mount --bind`; unshare is in util-linux, which is Essential)
   curl nginx-light python3 python3-httpx python3-h2 python3-websockets openssl procps
   nghttp2-client mount
+  # `ca install` tests: certutil, a headless Chromium driven by chromedriver, keytool
+  libnss3-tools chromium chromium-driver python3-selenium openjdk-17-jre-headless
   # fuzzing (tools/fuzz): clang with libFuzzer and the sanitizers
   clang libclang-rt-14-dev
   # benchmarks: load generator and peer proxies

@@ -38,6 +38,18 @@ class ArgReader {
     return !non_empty || !out.empty();
   }
 
+  // For an option whose value may be left out ("--nss" or "--nss DIR"): the value after '='
+  // or the next argument unless that is an option itself. False when there is none.
+  bool optionalValue(std::string& out) {
+    if (inline_) {
+      out = inline_value_;
+      return true;
+    }
+    if (i_ + 1 >= argc_ || argv_[i_ + 1][0] == '-') return false;
+    out = argv_[++i_];
+    return true;
+  }
+
  private:
   int argc_;
   char** argv_;

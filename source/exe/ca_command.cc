@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "api/interpose/strings.h"
 #include "source/exe/args.h"
+#include "source/exe/ca_install.h"
 #include "source/tls/ca_files.h"
 #include "source/tls/ca_generator.h"
 #include "source/tls/openssl_util.h"
@@ -28,8 +29,29 @@ Commands:
   export [--dir D] [--format pem|der] [--out FILE]
                                write the CA certificate (not the key) to FILE or stdout
   show [--dir D]               print the CA's subject, fingerprints, validity and files
+  install [--dir D] TARGET...  make these stores trust the CA, printing what changed
+  uninstall [--dir D] TARGET...
+                               take the CA out of them again (only ours: nothing else)
 
-The directory defaults to $XDG_DATA_HOME/interpose, else ~/.local/share/interpose.
+Targets of install and uninstall (at least one; they combine):
+  --system                     the OS store, for curl, OpenSSL, Go, Python, ... (needs root):
+                               Debian/Ubuntu /usr/local/share/ca-certificates/interpose-ca.crt
+                               and update-ca-certificates; Fedora/RHEL
+                               /etc/pki/ca-trust/source/anchors/interpose-ca.pem and update-ca-trust
+                               (on Debian, uninstall also takes out the copy ca-certificates-java
+                               made in the JDK's /etc/ssl/certs/java/cacerts)
+  --nss [DIR]                  the NSS databases of Chromium (~/.pki/nssdb, created if missing) and
+                               of every Firefox profile, with certutil (libnss3-tools); with DIR
+                               only that database. Restart the browser afterwards
+  --java KEYSTORE              a Java keystore, with keytool, as alias interpose-ca
+  --storepass P                KEYSTORE's password (default: changeit, the JDK's cacerts). It is
+                               the one secret taken on the command line, so other local users can
+                               see it in the process list while this runs; keytool gets it
+                               through its environment, not its command line
+Installing what is already trusted, or removing what is absent, changes nothing and exits 0.
+
+The directory defaults to $XDG_DATA_HOME/interpose, else ~/.local/share/interpose (for
+install and uninstall under sudo: the invoking user's ~/.local/share/interpose).
 )";
 
 struct CaArgs {
@@ -38,6 +60,7 @@ struct CaArgs {
   std::string format = "pem";
   std::string out;
   bool force = false;
+  TrustTargets targets;  // install and uninstall
 };
 
 int usageError(const std::string& message) {
@@ -58,11 +81,13 @@ int64_t nowUnix() {
 
 // Parses options after the command; returns 0 to continue, else an exit code.
 int parseArgs(int argc, char** argv, CaArgs& args) {
+  bool storepass = false;
   for (ArgReader options(argc, argv, 1); options.next();) {
     const std::string& arg = options.name();
     auto next = [&](std::string& out) { return options.value(out, /*non_empty=*/true); };
     const bool init = args.command == "init";
     const bool exporting = args.command == "export";
+    const bool trust = args.command == "install" || args.command == "uninstall";
     if (arg == "--dir") {
       if (!next(args.dir)) return usageError("--dir needs a directory");
     } else if (arg == "--force" && init) {
@@ -73,12 +98,38 @@ int parseArgs(int argc, char** argv, CaArgs& args) {
       }
     } else if (arg == "--out" && exporting) {
       if (!next(args.out)) return usageError("--out needs a file name");
+    } else if (arg == "--system" && trust) {
+      args.targets.system = true;
+    } else if (arg == "--nss" && trust) {
+      std::string dir;
+      if (!options.optionalValue(dir)) {
+        args.targets.nss_defaults = true;
+      } else if (dir.empty()) {
+        return usageError("--nss= needs a directory");
+      } else {
+        args.targets.nss_dirs.push_back(dir);
+      }
+    } else if (arg == "--java" && trust) {
+      std::string keystore;
+      if (!next(keystore)) return usageError("--java needs a keystore file");
+      args.targets.java_keystores.push_back(keystore);
+    } else if (arg == "--storepass" && trust) {
+      if (!next(args.targets.storepass)) return usageError("--storepass needs the keystore password");
+      storepass = true;
     } else {
       return usageError(str::cat("unknown option '", arg, "' for 'ca ", args.command, "'"));
     }
   }
+  if (args.command == "install" || args.command == "uninstall") {
+    // Explicit rather than a guess: each target changes what a different set of programs trusts.
+    if (args.targets.empty()) {
+      return usageError(str::cat("'ca ", args.command, "' needs a target: --system (the OS store), ",
+                                 "--nss [DIR] (Chromium and Firefox) or --java KEYSTORE; they combine"));
+    }
+    if (storepass && args.targets.java_keystores.empty()) return usageError("--storepass only goes with --java");
+  }
   if (args.dir.empty()) {
-    args.dir = tls::defaultCaDir();
+    args.dir = args.command == "install" || args.command == "uninstall" ? caDirForTrustCommands() : tls::defaultCaDir();
     if (args.dir.empty()) return usageError("HOME and XDG_DATA_HOME are unset; give --dir");
   }
   return 0;
@@ -163,15 +214,17 @@ int show(const CaArgs& args) {
 }  // namespace
 
 int runCaCommand(int argc, char** argv) {
-  if (argc < 1) return usageError("missing command: init, export or show");
+  if (argc < 1) return usageError("missing command: init, export, show, install or uninstall");
   CaArgs args;
   args.command = argv[0];
   if (args.command == "-h" || args.command == "--help" || args.command == "help") {
     std::fputs(kCaUsage, stdout);
     return 0;
   }
-  if (args.command != "init" && args.command != "export" && args.command != "show") {
-    return usageError(str::cat("unknown command '", args.command, "'; expected init, export or show"));
+  if (args.command != "init" && args.command != "export" && args.command != "show" && args.command != "install" &&
+      args.command != "uninstall") {
+    return usageError(
+        str::cat("unknown command '", args.command, "'; expected init, export, show, install or uninstall"));
   }
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "-h" || std::string_view(argv[i]) == "--help") {
@@ -182,6 +235,9 @@ int runCaCommand(int argc, char** argv) {
   if (int code = parseArgs(argc, argv, args); code != 0) return code;
   if (args.command == "init") return init(args);
   if (args.command == "export") return exportCert(args);
+  if (args.command == "install" || args.command == "uninstall") {
+    return runTrustCommand(args.command == "install", args.dir, args.targets);
+  }
   return show(args);
 }
 

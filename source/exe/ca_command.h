@@ -1,6 +1,7 @@
 #pragma once
 
-// `interpose ca init|export|show`: manage the local CA the `ca` cert provider mints from.
+// `interpose ca init|export|show|install|uninstall`: manage the local CA the `ca` cert provider
+// mints from, and the stores that trust it.
 
 namespace interpose {
 

@@ -19,7 +19,7 @@
 namespace {
 
 constexpr const char* kUsage = R"(Usage: interpose [options]
-       interpose ca init|export|show [options]   (see 'interpose ca --help')
+       interpose ca init|export|show|install|uninstall [options]   (see 'interpose ca --help')
        interpose passthrough list|forget [HOST[:PORT]|--all] [options]
                                                  (see 'interpose passthrough --help')
 

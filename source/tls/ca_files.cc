@@ -211,15 +211,29 @@ absl::Status writeCa(const CaPaths& paths, X509* cert, EVP_PKEY* key, bool repla
   return writeFileAtomically(paths.cert, bioContents(cert_bio.get()), 0644, replace);
 }
 
+std::string runningExecutable() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "interpose";
+}
+
 std::string trustInstructions(const CaPaths& paths) {
-  return str::cat("The CA certificate is ", paths.cert, "\n",                                     //
-                  "(its private key is ", paths.key, ", readable only by you).\n",                //
-                  "Clients must trust the certificate for interception to work, for example:\n",  //
-                  "  curl:    curl --cacert ", paths.cert, " -x http://127.0.0.1:8080 https://example.com/\n",
-                  "  OpenSSL-based clients: export SSL_CERT_FILE=", paths.cert, "\n",
-                  "  Debian/Ubuntu system store:\n",  //
-                  "    sudo cp ", paths.cert,
-                  " /usr/local/share/ca-certificates/interpose.crt && sudo update-ca-certificates\n");
+  std::string text = str::cat("The CA certificate is ", paths.cert, "\n",                       //
+                              "(its private key is ", paths.key, ", readable only by you).\n",  //
+                              "Clients must trust the certificate for interception to work, for example:\n",
+                              "  curl:    curl --cacert ", paths.cert,
+                              " -x http://127.0.0.1:8080 https://example.com/\n",  //
+                              "  OpenSSL-based clients: export SSL_CERT_FILE=", paths.cert, "\n");
+  // `ca install` finds DIR/ca.pem: name the directory unless it is the default one.
+  std::string dir = parentDir(paths.cert);
+  if (!paths.cert.ends_with("/ca.pem")) {
+    return str::cat(text, "  Debian/Ubuntu system store:\n    sudo cp ", paths.cert,
+                    " /usr/local/share/ca-certificates/interpose-ca.crt && sudo update-ca-certificates\n");
+  }
+  // sudo resets HOME and XDG_DATA_HOME, so the system store's command always names it.
+  std::string dir_option = caPathsIn(defaultCaDir()).cert == paths.cert ? "" : str::cat(" --dir ", dir);
+  return str::cat(text, "  Chromium and Firefox:  interpose ca install --nss", dir_option, "\n",
+                  "  the system store:      sudo ", runningExecutable(), " ca install --system --dir ", dir, "\n");
 }
 
 }  // namespace interpose::tls

@@ -42,6 +42,10 @@ absl::StatusOr<std::shared_ptr<const CertificateAuthority>> loadCa(const CaPaths
 // error and are left alone.
 absl::Status writeCa(const CaPaths& paths, X509* cert, EVP_PKEY* key, bool replace);
 
+// This binary's absolute path ("interpose" when unknown), for commands to run with sudo:
+// root's PATH (sudo's secure_path) rarely has ~/.local/bin.
+std::string runningExecutable();
+
 // What to tell a user after generating a CA: where it is and how clients come to trust it.
 std::string trustInstructions(const CaPaths& paths);
 

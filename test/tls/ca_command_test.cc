@@ -67,6 +67,13 @@ TEST(CaCommandTest, UsageErrors) {
   EXPECT_EQ(run({"show", "--dir"}), 2);
   EXPECT_EQ(run({"--help"}), 0);
   EXPECT_EQ(run({"show", "--help"}), 0);
+  // install and uninstall need an explicit target; their options belong to them alone.
+  EXPECT_EQ(run({"install"}), 2);
+  EXPECT_EQ(run({"uninstall", "--dir", "/nonexistent"}), 2);
+  EXPECT_EQ(run({"install", "--java"}), 2);
+  EXPECT_EQ(run({"install", "--nss", "--storepass", "x"}), 2);
+  EXPECT_EQ(run({"show", "--system"}), 2);
+  EXPECT_EQ(run({"install", "--help"}), 0);
 }
 
 TEST(CaCommandTest, ShowAndExportFailWithoutCa) {
