@@ -104,7 +104,6 @@ absl::Status Server::run() {
   for (auto& worker : workers_) {
     for (const auto& endpoint : worker->boundEndpoints()) bound.push_back(endpoint);
   }
-  auto own = std::make_shared<const network::OwnEndpoints>(std::move(bound));
 
   // The drain, started by a signal or by the admin's /quitquitquit (posted here from the admin
   // thread): it always runs on this loop, once.
@@ -154,6 +153,10 @@ absl::Status Server::run() {
     if (auto status = admin_->bind(); !status.ok()) return status;
   }
 
+  // The admin server too: a proxied request to it would let any client of the proxy
+  // reach endpoints meant for the operator (a loop of another kind: 508).
+  if (admin_) bound.push_back(admin_->boundEndpoint());
+  auto own = std::make_shared<const network::OwnEndpoints>(std::move(bound));
   for (auto& worker : workers_) {
     worker->setOwnEndpoints(own);
     worker->start();

@@ -70,6 +70,12 @@ class AdminEndpointsTest(unittest.TestCase):
         self.assertIn("drain and exit", page)                  # help text is shown
         self.assertRegex(page, r"<code>DELETE</code></td><td><code>/passthrough/HOST\[:PORT\]</code>")
 
+    def test_proxy_clients_cannot_reach_it_through_the_proxy(self):
+        # Only the operator may: a proxied request to the admin address is a loop (508).
+        r = harness.curl(self.proxy, "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                         "http://%s/ready" % self.proxy.admin_address)
+        self.assertEqual(r.stdout, b"508", r.stderr)
+
     def test_ready_while_serving(self):
         status, _, body = admin_request(self.proxy, "GET", "/ready")
         self.assertEqual((status, body), (200, b"LIVE\n"))
