@@ -12,6 +12,17 @@
 
 namespace interpose {
 
+// A reply that every request inside a CONNECT tunnel gets: local_reply blocking a host whose
+// tunnel is intercepted lets the CONNECT through so the block page shows inside it. The
+// filter manager gives it before any filter runs (whatever the inner chain's routes say), and
+// tcp_proxy refuses a tunnel that carries one (it could only pass the bytes through).
+struct TunnelReply {
+  int status = 403;
+  std::string body;
+  HeaderMap headers;
+  std::string details;
+};
+
 // What is known about the client connection a stream or inner connection arrived on.
 struct ConnectionInfo {
   std::string remote_address;  // "ip:port" of the client ("[v6]:port" for IPv6)
@@ -38,6 +49,8 @@ struct ConnectionInfo {
   // 502, with its response flag.
   int refusal_status = 0;
   uint32_t refusal_flag = 0;
+  // Set on an inner connection whose CONNECT carried a reply (see TunnelReply).
+  std::shared_ptr<const TunnelReply> tunnel_reply;
 };
 
 // Which filter chain took a CONNECT tunnel's inner connection: for the access log (was
@@ -89,6 +102,8 @@ struct StreamInfo {
   uint64_t bytes_sent = 0;      // response body bytes to the client
   // A CONNECT: the chain its tunnel goes (or, before the tunnel is up, would go) to.
   std::optional<TunnelChoice> tunnel;
+  // A CONNECT: the reply its tunnel's requests get (set by a filter, e.g. local_reply).
+  std::shared_ptr<const TunnelReply> tunnel_reply;
 
   // The request and response as the client saw them (after filters).
   const HeaderMap* request_headers = nullptr;

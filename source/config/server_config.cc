@@ -91,11 +91,11 @@ ListenerConfig parseListener(const ConfigNode& node, FactoryContext& context) {
   // Reachable from other machines with nothing to limit where it goes: an open proxy into
   // whatever this machine can reach. Only on purpose.
   listener.allow_open_proxy = node.boolean("allow_open_proxy", false);
-  if (!isLoopback(ip) && !listener.allow_open_proxy && !(policy && policy->deniesAnything())) {
+  if (!isLoopback(ip) && !listener.allow_open_proxy && !(policy && policy->deniesPrivateNetworks())) {
     address.fail(str::cat(listener.address_text,
                           " is reachable from other machines, and anyone who can reach it could use this proxy (an "
                           "open proxy into every network this machine reaches); listen on a loopback address, add "
-                          "a destination_policy that denies what clients must not reach (e.g. private_networks), "
+                          "a destination_policy that denies private_networks (for plain requests and CONNECT), "
                           "or set allow_open_proxy: true on this listener if that is what you want"));
   }
   uint64_t limit = node.bytes("buffer_limit", listener.buffer_limit);

@@ -43,10 +43,15 @@ class JavaKeystore : public TrustTarget {
       report.say(str::cat("not trusted here (no alias ", alias_, "); nothing to remove"));
       return true;
     }
+    if (!install && !ours) {
+      // Only this CA comes out: another one under our alias stays until its own uninstall.
+      report.say(str::cat("left alias ", alias_, " alone: it holds another certificate, not this CA"));
+      return true;
+    }
     if (!current.empty()) {
       if (!keytool({"-delete", "-alias", alias_}, report)) return false;
       if (!install) {
-        report.say(str::cat("removed alias ", alias_, ours ? "" : " (it held another certificate)"));
+        report.say(str::cat("removed alias ", alias_));
         return true;
       }
     }

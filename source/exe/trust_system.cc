@@ -202,12 +202,15 @@ class SystemStore : public TrustTarget {
     std::string current;
     if (!readWholeFile(flavour_->anchor, current)) {
       report.say(str::cat("not installed (no ", flavour_->anchor, "); nothing to remove"));
+    } else if (!containsCertificate(current, ca.der)) {
+      // Uninstall takes out only this CA: another one there (a regenerated CA, another
+      // --dir) stays trusted until its own uninstall.
+      report.say(str::cat("left ", flavour_->anchor, " alone: it holds another certificate, not this CA"));
     } else {
       if (unlink(flavour_->anchor) != 0) {
         return report.fail(str::cat(flavour_->anchor, ": cannot remove it: ", std::strerror(errno)));
       }
-      report.say(str::cat("removed ", flavour_->anchor,
-                          containsCertificate(current, ca.der) ? "" : " (it held another certificate)"));
+      report.say(str::cat("removed ", flavour_->anchor));
       if (!runTool(flavour_->remove_args, report)) return false;
     }
     if (!removeFromDebianJavaStore(ca)) return false;

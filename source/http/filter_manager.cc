@@ -99,6 +99,13 @@ void FilterManager::decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_s
     if (route_) info_.route_name = route_->name();
   }
   createFilters();
+  if (info_.connection && info_.connection->tunnel_reply) {
+    // Inside a tunnel whose CONNECT was answered this way: before any filter, so no route
+    // or filter of the inner chain can let the request reach the blocked host.
+    const TunnelReply& reply = *info_.connection->tunnel_reply;
+    sendLocalReply(reply.status, reply.body, reply.headers, reply.details);
+    return;
+  }
   if (routes_ && !route_ && request_headers_->method() != "CONNECT") {
     sendLocalReply(404, "no route matches this request\n", {}, "route_not_found");
     return;

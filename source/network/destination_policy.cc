@@ -109,6 +109,8 @@ std::shared_ptr<const RuleDestinationPolicy> RuleDestinationPolicy::parse(const 
       if (pattern != "*" && (rest.empty() || rest.find_first_of("*/: ") != std::string_view::npos)) {
         host.fail("expected a host name, '*.' and a domain (its subdomains), or '*'; ports go in 'ports'");
       }
+      // Matched as text, "10.0.0.1" would miss [::ffff:10.0.0.1], 167772161 or 10.1.
+      if (ipLiteral(pattern)) host.fail("an IP address matches only by address: put it in 'networks'");
       rule.hosts.push_back(pattern);
     }
     parsePorts(item.child("ports"), rule.ports);
@@ -119,12 +121,19 @@ std::shared_ptr<const RuleDestinationPolicy> RuleDestinationPolicy::parse(const 
   return std::make_shared<const RuleDestinationPolicy>(std::move(rules), default_allow);
 }
 
-bool RuleDestinationPolicy::deniesAnything() const {
-  if (!default_allow_) return true;
-  for (const auto& rule : rules_) {
-    if (!rule.allow) return true;
+bool RuleDestinationPolicy::deniesPrivateNetworks() const {
+  // Probes, not proof: one address of each kind, reached by its literal, on the ports an
+  // attacker would try first.
+  for (std::string_view text : {"127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "169.254.169.254",
+                                "100.64.0.1", "::1", "fd00::1", "fe80::1"}) {
+    auto address = *ipLiteral(text);
+    for (uint16_t port : {22, 80, 443, 3128, 8080}) {
+      for (bool tunnel : {false, true}) {
+        if (checkAddress(text, port, address, tunnel).allowed) return false;
+      }
+    }
   }
-  return false;
+  return true;
 }
 
 bool RuleDestinationPolicy::nameAndPortMatch(const Rule& rule, std::string_view host, uint16_t port,

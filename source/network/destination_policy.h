@@ -37,8 +37,10 @@ class RuleDestinationPolicy : public DestinationPolicy {
   RuleDestinationPolicy(std::vector<Rule> rules, bool default_allow)
       : rules_(std::move(rules)), default_allow_(default_allow) {}
 
-  // Whether it refuses anything at all (a listener open to other machines needs that).
-  bool deniesAnything() const;
+  // Whether it keeps clients out of this machine and its networks: loopback, RFC 1918,
+  // link-local (cloud metadata) and ULA addresses are denied on common ports, for plain
+  // requests and tunnels. A listener open to other machines needs that (or allow_open_proxy).
+  bool deniesPrivateNetworks() const;
 
   std::optional<Verdict> checkName(std::string_view host, uint16_t port, bool tunnel) const override;
   Verdict checkAddress(std::string_view host, uint16_t port, const boost::asio::ip::address& address,

@@ -223,14 +223,15 @@ class OpenProxyCheckTest(unittest.TestCase):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def test_a_policy_that_denies_private_networks_satisfies_it(self):
-        r = self.validate(policy_config(3128, 8080, address="0.0.0.0"))
+        r = self.validate(policy_config(3128, 9, address="0.0.0.0"))
         self.assertEqual(r.returncode, 0, r.stderr)
 
-    def test_a_policy_that_denies_nothing_does_not(self):
-        r = self.validate(policy_config(3128, 8080, address="0.0.0.0",
-                                        rules="\n        - { action: allow }"))
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("add a destination_policy", r.stderr)
+    def test_a_policy_that_leaves_private_networks_open_does_not(self):
+        for rules in ("- { action: allow }", "- { action: deny, ports: [25] }",
+                      "- { action: deny, connect: false, networks: [private_networks] }"):
+            r = self.validate(policy_config(3128, 9, address="0.0.0.0", rules="\n        " + rules))
+            self.assertEqual(r.returncode, 1, rules)
+            self.assertIn("add a destination_policy that denies private_networks", r.stderr)
 
 
 if __name__ == "__main__":

@@ -380,7 +380,8 @@ def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, acces
                      remember_rejections="1h", cache_capacity=10000, generate_if_missing=True,
                      handshake_timeout=None, connect_timeout="2s", response_timeout="5s",
                      drain_timeout="2s", client_cert=None, client_key=None, alpn=None,
-                     session_cache_size=None, outer_access_log=None, blocked_hosts=()):
+                     session_cache_size=None, outer_access_log=None, blocked_hosts=(),
+                     block_outer_only=False):
     """A config that intercepts TLS in CONNECT tunnels with the `ca` cert provider:
     chains 'passthrough' (passthrough_names, tcp_proxy), 'learned' (hosts whose clients
     rejected our certificate, tcp_proxy), 'intercept' (tls_intercept + HTTP with an
@@ -390,7 +391,8 @@ def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, acces
     session_cache_size: the router's upstream_tls.session_cache_size (None: its default).
     outer_access_log: a default-format text access log for the plain HTTP chain (where the
     CONNECT requests are logged). blocked_hosts: both HTTP chains answer these hosts with a
-    local 403 whose body is "blocked by interpose"."""
+    local 403 whose body is "blocked by interpose" (block_outer_only: only the plain chain,
+    where CONNECT requests are handled)."""
     q = json.dumps        # YAML accepts JSON strings: paths with odd bytes stay intact
     lines = [
         "drain_timeout: %s" % drain_timeout,
@@ -461,10 +463,11 @@ def intercept_config(port, ca_cert, ca_key, upstream_ca=None, verify=True, acces
             "                          local_reply: { status: 403, body: \"blocked by interpose\\n\" }",
             "                  - { name: rest, domains: [\"*\"], routes: [ {} ] }",
         ]
-    lines += block_filter + [
+    inner_block = ([], []) if block_outer_only else (block_filter, block_routes)
+    lines += inner_block[0] + [
         "                - name: router",
         "                  config: { %s }" % ", ".join(router),
-    ] + block_routes + [
+    ] + inner_block[1] + [
         "      - filters:",
         "          - name: http_connection_manager",
         "            config:",

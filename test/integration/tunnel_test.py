@@ -84,8 +84,12 @@ class TunnelTest(harness.InterceptTestCase):
         self.assertTrue(line.endswith(" passthrough:learned(interception_rejected)"), line)
 
     def test_plain_requests_have_no_tunnel_field(self):
-        r = self.curl("-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:%d/status/204"
-                      % self.tls_origin.port)
+        origin = harness.OriginProcess()
+        try:
+            r = self.curl("-o", "/dev/null", "-w", "%{http_code}", origin.url("/status/204"))
+        finally:
+            origin.stop()
+        self.assertEqual(r.stdout, b"204", r.stderr)
         lines = log_lines(self.outer_log, 1)
         self.assertTrue(lines and lines[-1].endswith(" -"), lines)
 
@@ -95,6 +99,20 @@ class TunnelTest(harness.InterceptTestCase):
         self.assertEqual(r.stdout, b"blocked by interpose\n\n403")
         self.wait_closed_and_logged()
         self.assertTrue(self.connect_line().endswith(" intercepted:intercept"))
+
+    def test_the_block_holds_even_when_the_inner_chain_lacks_the_route(self):
+        # The reply travels with the tunnel: the intercepting chain's own routes cannot let
+        # the request through to the blocked host.
+        self.proxy.stop()
+        self.proxy = self.start_proxy(block_outer_only=True)
+        r = self.curl("--cacert", self.proxy_ca, "-o", "/dev/null", "-w", "%{http_code}",
+                      self.https_url("/bytes?n=5", host="pinme4.test"))
+        self.assertEqual(r.stdout, b"200", r.stderr)   # not blocked: the control
+        self.proxy.stop()
+        self.proxy = self.start_proxy(block_outer_only=True, blocked_hosts=("pinme4.test",))
+        r = self.curl("--cacert", self.proxy_ca, "-w", "\n%{http_code}", self.https_url("/bytes?n=5", host="pinme4.test"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"blocked by interpose\n\n403")
 
     def test_blocked_plain_http_host(self):
         r = self.curl("-w", "\n%{http_code}", "http://blocked.test/pixel")

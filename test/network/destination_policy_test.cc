@@ -90,9 +90,18 @@ rules:
   auto ssh = p->checkAddress("a.example", 22, ip("8.8.8.8"), false);
   EXPECT_FALSE(ssh.allowed);
   EXPECT_EQ(ssh.rule, "default");
-  EXPECT_TRUE(p->deniesAnything());
-  EXPECT_FALSE(policy("rules: [ { action: allow } ]")->deniesAnything());
-  EXPECT_TRUE(policy("rules: [ { action: deny, ports: [25] } ]")->deniesAnything());
+  EXPECT_FALSE(p->deniesPrivateNetworks());  // port 443 of 10.0.0.1 is allowed
+  EXPECT_TRUE(policy("default: deny")->deniesPrivateNetworks());
+  EXPECT_FALSE(policy("rules: [ { action: allow } ]")->deniesPrivateNetworks());
+  EXPECT_FALSE(policy("rules: [ { action: deny, ports: [25] } ]")->deniesPrivateNetworks());
+  EXPECT_TRUE(policy(kOffice)->deniesPrivateNetworks());
+  // Plain requests only: tunnels still reach the LAN.
+  EXPECT_FALSE(policy("rules: [ { action: deny, connect: false, networks: [private_networks] } ]")
+                   ->deniesPrivateNetworks());
+  // A hole for one named intranet host does not count against it.
+  EXPECT_TRUE(policy("rules: [ { action: allow, hosts: [wiki.corp.example] }, "
+                     "{ action: deny, networks: [private_networks] } ]")
+                  ->deniesPrivateNetworks());
 }
 
 TEST(DestinationPolicyTest, ConfigErrorsSayWhatWasExpected) {
@@ -103,6 +112,8 @@ TEST(DestinationPolicyTest, ConfigErrorsSayWhatWasExpected) {
   EXPECT_NE(parseError("rules: [ { action: deny, hosts: [\"example.com:443\"] } ]").find("ports go in"),
             std::string::npos);
   EXPECT_NE(parseError("rules: [ { action: deny, port: [1] } ]").find("port"), std::string::npos);
+  EXPECT_NE(parseError("rules: [ { action: deny, hosts: [169.254.169.254] } ]").find("put it in 'networks'"),
+            std::string::npos);
   EXPECT_NE(parseError("rules: [ { ports: [1] } ]").find("action"), std::string::npos);
   EXPECT_NE(parseError("default: maybe").find("test.yaml:1:10"), std::string::npos);
 }

@@ -16,8 +16,14 @@ FilterHeadersStatus LocalReplyFilter::decodeHeaders(HeaderMap& headers, bool) {
     // the reply's body. So when the tunnel would be intercepted, it goes on, and the
     // requests inside it meet the intercepting chain's routes and get the reply there.
     // Passed-through tunnels can only be refused here.
-    const auto& tunnel = decoder_callbacks_->streamInfo().tunnel;
-    if (config.status < 300 || (tunnel && tunnel->intercepted)) return FilterHeadersStatus::Continue;
+    StreamInfo& info = decoder_callbacks_->streamInfo();
+    if (config.status < 300) return FilterHeadersStatus::Continue;
+    if (info.tunnel && info.tunnel->intercepted) {
+      // The tunnel carries the reply: every request inside it gets it (see TunnelReply).
+      info.tunnel_reply = std::make_shared<const TunnelReply>(
+          TunnelReply{config.status, config.body, config.headers, config.details});
+      return FilterHeadersStatus::Continue;
+    }
   }
   decoder_callbacks_->sendLocalReply(config.status, config.body, config.headers, config.details);
   return FilterHeadersStatus::StopIteration;

@@ -21,8 +21,8 @@ http::UpstreamPool& Router::pool() {
   // One pool per worker and router config: connections never cross threads.
   Worker& worker = decoder_callbacks_->worker();
   // (A router config belongs to one listener, so one destination policy serves its pool.)
-  return config_->pools.get(worker, [this, &worker] {
-    const ConnectionInfo& connection = decoder_callbacks_->connectionInfo();
+  const ConnectionInfo& connection = decoder_callbacks_->connectionInfo();
+  return (connection.tunneled ? config_->tunnel_pools : config_->pools).get(worker, [this, &worker, &connection] {
     return std::make_shared<http::UpstreamPool>(
         worker.ioContext(), config_->pool,
         [&worker, policy = connection.destination_policy, tunnel = connection.tunneled](

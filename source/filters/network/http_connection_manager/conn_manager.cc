@@ -306,6 +306,7 @@ void ConnectionManager::startTunnel() {
       return;
     }
   }
+  info.tunnel_reply = stream_->info().tunnel_reply;
   tunnel_state_ = Tunnel::Connecting;
   auto inner = callbacks_->startInnerConnection(std::move(info), *this);
   if (!inner) {

@@ -54,6 +54,12 @@ FilterStatus TcpProxy::onNewConnection() {
   // listeners), or on a network the destination policy keeps clients from; one the client
   // chose (the CONNECT target) may not.
   const bool client_chosen = config_->destination_host.empty();
+  if (info.tunnel_reply) {
+    // Its CONNECT was to be answered inside the tunnel (a block page), but this chain would
+    // pass the bytes through to the blocked host: refuse it with that reply's status.
+    refuse(info.tunnel_reply->status, response_flags::kLocalReply, info.tunnel_reply->details);
+    return FilterStatus::StopIteration;
+  }
   const DestinationPolicy* policy = client_chosen ? info.destination_policy.get() : nullptr;
   if (policy) {
     auto verdict = policy->checkName(host, port, /*tunnel=*/true);
