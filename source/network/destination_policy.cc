@@ -124,8 +124,8 @@ std::shared_ptr<const RuleDestinationPolicy> RuleDestinationPolicy::parse(const 
 bool RuleDestinationPolicy::deniesPrivateNetworks() const {
   // Probes, not proof: one address of each kind, reached by its literal, on the ports an
   // attacker would try first.
-  for (std::string_view text : {"127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "169.254.169.254",
-                                "100.64.0.1", "::1", "fd00::1", "fe80::1"}) {
+  for (std::string_view text : {"127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "169.254.169.254", "100.64.0.1",
+                                "::1", "fd00::1", "fe80::1"}) {
     auto address = *ipLiteral(text);
     for (uint16_t port : {22, 80, 443, 3128, 8080}) {
       for (bool tunnel : {false, true}) {

@@ -96,8 +96,8 @@ rules:
   EXPECT_FALSE(policy("rules: [ { action: deny, ports: [25] } ]")->deniesPrivateNetworks());
   EXPECT_TRUE(policy(kOffice)->deniesPrivateNetworks());
   // Plain requests only: tunnels still reach the LAN.
-  EXPECT_FALSE(policy("rules: [ { action: deny, connect: false, networks: [private_networks] } ]")
-                   ->deniesPrivateNetworks());
+  EXPECT_FALSE(
+      policy("rules: [ { action: deny, connect: false, networks: [private_networks] } ]")->deniesPrivateNetworks());
   // A hole for one named intranet host does not count against it.
   EXPECT_TRUE(policy("rules: [ { action: allow, hosts: [wiki.corp.example] }, "
                      "{ action: deny, networks: [private_networks] } ]")

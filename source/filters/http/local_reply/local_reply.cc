@@ -20,8 +20,8 @@ FilterHeadersStatus LocalReplyFilter::decodeHeaders(HeaderMap& headers, bool) {
     if (config.status < 300) return FilterHeadersStatus::Continue;
     if (info.tunnel && info.tunnel->intercepted) {
       // The tunnel carries the reply: every request inside it gets it (see TunnelReply).
-      info.tunnel_reply = std::make_shared<const TunnelReply>(
-          TunnelReply{config.status, config.body, config.headers, config.details});
+      info.tunnel_reply =
+          std::make_shared<const TunnelReply>(TunnelReply{config.status, config.body, config.headers, config.details});
       return FilterHeadersStatus::Continue;
     }
   }
